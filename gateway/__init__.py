@@ -1,0 +1,1 @@
+"""The federated gateway (query planning, key-routed shards): see the gateway issue."""

@@ -1,0 +1,334 @@
+"""Case work at one node: each act is validated, checked by the lifecycle and written with its
+event in one transaction. This is the only writer of a node's case tables."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Protocol, TypeVar
+
+from sqlalchemy.exc import IntegrityError
+
+from shared.deadlines import local_date
+from shared.divisions import InvalidDivisionCode, division_tree, is_in_subtree, parse_code
+from shared.errors import DomainError, ErrorCode, bad_input
+from shared.holidays import HolidayCalendar
+from shared.lifecycle import Action, CaseState, Channel, Command, execute
+from shared.persistence import repository
+from shared.persistence.repository import NodeDatabase
+from shared.validation import (
+    CATEGORY_MAX,
+    REASON_MAX,
+    SUMMARY_MAX,
+    ValidationFailed,
+    person_key,
+    validate_address,
+    validate_person_count,
+    validate_person_name,
+    validate_phone,
+    validate_resident_id,
+    validate_text,
+)
+
+CASE_ID = re.compile(r"^(\d{2}|\d{4}|\d{6}|\d{9})-(\d{4})-(\d{6})$")
+MAX_RECEIPT_AGE = timedelta(days=60)
+IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class FixedClock:
+    """A clock that moves only when told to (tests, back-filled demo data)."""
+
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def now(self) -> datetime:
+        return self.at
+
+    def advance(self, delta: timedelta) -> None:
+        self.at += delta
+
+
+@dataclass(frozen=True)
+class PetitionInput:
+    channel: Channel
+    category: str
+    summary: str
+    issue_locality_code: str
+    petitioner_name: str
+    petitioner_id_number: str | None = None
+    petitioner_phone: str | None = None
+    petitioner_address: str | None = None
+    person_count: int = 1
+    received_from: str | None = None  # the node a transferred matter came from
+    received_at: datetime | None = None  # receipt of a letter, when registered later
+
+
+T = TypeVar("T")
+
+
+def checked(validator: Callable[[], T]) -> T:
+    """Run a validator, turning its refusal into a DomainError with the field named."""
+    try:
+        return validator()
+    except ValidationFailed as error:
+        raise bad_input(error.message, error.field) from error
+
+
+def parse_case_id(case_id: str) -> tuple[str, int, int]:
+    match = CASE_ID.match(case_id.strip())
+    if match is None:
+        raise bad_input(
+            f"{case_id!r} is not a case id (owner code-year-sequence, e.g. 530102-2025-000123)",
+            "id",
+        )
+    return match.group(1), int(match.group(2)), int(match.group(3))
+
+
+class CaseWork:
+    def __init__(
+        self,
+        db: NodeDatabase,
+        *,
+        calendar: HolidayCalendar,
+        clock: Clock,
+        person_key_secret: bytes,
+    ) -> None:
+        self.db = db
+        self.code = db.code
+        self.calendar = calendar
+        self.clock = clock
+        self.person_key_secret = person_key_secret
+
+    # -- registration ------------------------------------------------------------------------
+
+    async def register_petition(
+        self, petition: PetitionInput, *, idempotency_key: str | None, actor: str
+    ) -> str:
+        """Register a petition; the same idempotency key returns the same case, written once."""
+        petition = self._validated(petition)
+        if idempotency_key is not None and not IDEMPOTENCY_KEY.match(idempotency_key):
+            raise bad_input(
+                "the idempotency key is 8-128 characters of letters, digits and . _ : -",
+                "idempotencyKey",
+            )
+        request_hash = _request_hash(petition)
+        if idempotency_key is not None:
+            async with self.db.connect() as conn:
+                known = await repository.find_by_idempotency_key(conn, idempotency_key)
+            if known is not None:
+                return self._replayed(known, request_hash)
+        try:
+            return await self._register(petition, idempotency_key, request_hash, actor)
+        except IntegrityError as error:
+            if idempotency_key is None:
+                raise
+            # A concurrent request with the same key won the race; answer with its case.
+            async with self.db.connect() as conn:
+                known = await repository.find_by_idempotency_key(conn, idempotency_key)
+            if known is None:
+                raise
+            del error
+            return self._replayed(known, request_hash)
+
+    @staticmethod
+    def _replayed(known: tuple[str, str], request_hash: str) -> str:
+        case_id, known_hash = known
+        if known_hash != request_hash:
+            raise DomainError(
+                ErrorCode.DUPLICATE,
+                f"this idempotency key was already used for case {case_id} with other content",
+                field="idempotencyKey",
+            )
+        return case_id
+
+    async def _register(
+        self,
+        petition: PetitionInput,
+        idempotency_key: str | None,
+        request_hash: str,
+        actor: str,
+    ) -> str:
+        now = self.clock.now()
+        at = petition.received_at or now
+        command = Command(
+            Action.REGISTER,
+            at,
+            actor,
+            channel=petition.channel,
+            received_from=petition.received_from,
+        )
+        state, event = execute(None, command, self.calendar)
+        key = (
+            person_key(petition.petitioner_id_number, self.person_key_secret)
+            if petition.petitioner_id_number
+            else None
+        )
+        matter_key = self._matter_key(key, petition) if key else None
+        async with self.db.begin() as conn:
+            repeat_of = None
+            if matter_key is not None:
+                final = await repository.final_case_for_matter(conn, matter_key)
+                if final is not None:
+                    raise DomainError(
+                        ErrorCode.NO_REACCEPTANCE,
+                        f"the same matter reached three-tier finality in case {final}; it is "
+                        "not accepted again (Art. 36). Counsel the petitioner instead.",
+                    )
+                repeat_of = await repository.earlier_case_for_matter(conn, matter_key)
+            case_id = await repository.next_case_id(conn, self.code, local_date(at).year)
+            await repository.insert_case(
+                conn,
+                {
+                    "id": case_id,
+                    "owner_code": self.code,
+                    "issue_locality_code": petition.issue_locality_code,
+                    "channel": petition.channel.value,
+                    "category": petition.category,
+                    "summary": petition.summary,
+                    "person_count": petition.person_count,
+                    "registered_at": at,
+                    "repeat_of": repeat_of,
+                    "matter_key": matter_key,
+                    "idempotency_key": idempotency_key,
+                    "request_hash": request_hash,
+                },
+                {
+                    "name": petition.petitioner_name,
+                    "id_number": petition.petitioner_id_number,
+                    "phone": petition.petitioner_phone,
+                    "address": petition.petitioner_address,
+                    "person_key": key,
+                },
+                state,
+                event,
+            )
+        return case_id
+
+    def _matter_key(self, key: str, petition: PetitionInput) -> str:
+        """Same person + same matter (category, place), keyed so it reveals neither."""
+        message = f"{key}|{petition.category}|{petition.issue_locality_code}".encode()
+        return hmac.new(self.person_key_secret, message, hashlib.sha256).hexdigest()
+
+    def _validated(self, petition: PetitionInput) -> PetitionInput:
+        now = self.clock.now()
+        locality = self._locality(petition.issue_locality_code)
+        received_from = petition.received_from
+        if received_from is not None:
+            received_from = self._other_node(received_from, "receivedFrom")
+        received_at = petition.received_at
+        if received_at is not None:
+            if received_at.tzinfo is None:
+                raise bad_input("the time of receipt needs a time zone", "receivedAt")
+            if received_at > now:
+                raise bad_input("the time of receipt is in the future", "receivedAt")
+            if now - received_at > MAX_RECEIPT_AGE:
+                raise bad_input(
+                    "a petition is registered on receipt; this receipt is more than 60 days old",
+                    "receivedAt",
+                )
+        id_number = petition.petitioner_id_number
+        phone = petition.petitioner_phone
+        address = petition.petitioner_address
+        return replace(
+            petition,
+            category=checked(
+                lambda: validate_text(petition.category, field="category", max_length=CATEGORY_MAX)
+            ),
+            summary=checked(
+                lambda: validate_text(petition.summary, field="summary", max_length=SUMMARY_MAX)
+            ),
+            issue_locality_code=locality,
+            petitioner_name=checked(lambda: validate_person_name(petition.petitioner_name)),
+            petitioner_id_number=(
+                checked(lambda: validate_resident_id(id_number)) if id_number else None
+            ),
+            petitioner_phone=checked(lambda: validate_phone(phone)) if phone else None,
+            petitioner_address=checked(lambda: validate_address(address)) if address else None,
+            person_count=checked(lambda: validate_person_count(petition.person_count)),
+            received_from=received_from,
+        )
+
+    def _locality(self, code: str) -> str:
+        code = self._real_division(code, "issueLocality")
+        if not is_in_subtree(code, self.code):
+            raise bad_input(
+                f"{code} is outside this node's jurisdiction ({self.code}); register the matter "
+                "where it arose or transfer it there",
+                "issueLocality",
+            )
+        return code
+
+    def _other_node(self, code: str, field: str) -> str:
+        code = self._real_division(code, field)
+        if code == self.code:
+            raise bad_input("a case cannot be routed to or received from its own node", field)
+        return code
+
+    @staticmethod
+    def _real_division(code: str, field: str) -> str:
+        code = code.strip()
+        try:
+            parse_code(code)
+        except InvalidDivisionCode as error:
+            raise bad_input(str(error), field) from error
+        if not division_tree().exists(code):
+            raise bad_input(f"{code} is not a division code in use", field)
+        return code
+
+    # -- every later act ---------------------------------------------------------------------
+
+    async def act(self, case_id: str, command: Command) -> CaseState:
+        """Apply one lifecycle command to a case, in one transaction, or refuse it."""
+        owner, _, _ = parse_case_id(case_id)
+        if owner != self.code:
+            raise DomainError(
+                ErrorCode.NOT_FOUND,
+                f"case {case_id} is owned by node {owner}, not {self.code}; ask its owner",
+                field="id",
+            )
+        command = self._checked_command(command)
+        async with self.db.begin() as conn:
+            state = await repository.lock_case_state(conn, case_id)
+            if state is None:
+                raise DomainError(ErrorCode.NOT_FOUND, f"no case {case_id} at node {self.code}")
+            new_state, event = execute(state, command, self.calendar)
+            await repository.append_event(conn, case_id, state, new_state, event)
+        return new_state
+
+    def command(self, action: Action, actor: str, **fields: object) -> Command:
+        return Command(action, self.clock.now(), actor, **fields)  # type: ignore[arg-type]
+
+    def _checked_command(self, command: Command) -> Command:
+        changes: dict[str, object] = {}
+        limits = (("reason", REASON_MAX), ("text", SUMMARY_MAX), ("counselling", SUMMARY_MAX))
+        for name, limit in limits:
+            value = getattr(command, name)
+            if value is not None:
+                try:
+                    changes[name] = validate_text(value, field=name, max_length=limit)
+                except ValidationFailed as error:
+                    raise bad_input(error.message, error.field) from error
+        if command.target is not None:
+            changes["target"] = self._other_node(command.target, "to")
+        if command.delivered_at is not None and command.delivered_at > self.clock.now():
+            raise bad_input("the reply cannot be delivered in the future", "deliveredAt")
+        return replace(command, **changes) if changes else command  # type: ignore[arg-type]
+
+
+def _request_hash(petition: PetitionInput) -> str:
+    data = asdict(petition)
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()

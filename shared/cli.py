@@ -1,0 +1,209 @@
+"""The ``xinfang`` command. Subcommands grow with the platform: run, seed, bench."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from shared.casework import CaseWork, FixedClock
+from shared.divisions import Tier, division_tree
+from shared.holidays import HolidayCalendar, default_calendar
+from shared.persistence.database import create_engine, describe, ensure_database, server_url
+from shared.persistence.migrate import migrate_nodes, schema_for
+from shared.persistence.repository import NodeDatabase
+from shared.seed import plan_node, write_planned
+from shared.settings import Settings
+
+log = logging.getLogger("xinfang")
+
+DEFAULT_PROVINCE = "53"  # Yunnan: the reference province (DESIGN.md)
+
+
+def tier_nodes(tier: Tier, province: str, only: Sequence[str] = ()) -> list[str]:
+    if only:
+        return list(only)
+    return [d.code for d in division_tree().province_nodes(province) if d.tier is tier]
+
+
+def load_calendar(settings: Settings) -> HolidayCalendar:
+    if settings.calendar_file is not None:
+        return HolidayCalendar.from_file(settings.calendar_file)
+    return default_calendar()
+
+
+async def prepare_database(settings: Settings, nodes: Sequence[str]) -> tuple[str, AsyncEngine]:
+    url = server_url(settings.database_url, settings.data_dir)
+    await ensure_database(url, settings.database_name)
+    engine = create_engine(url, settings.database_name)
+    started = time.perf_counter()
+    await migrate_nodes(engine, list(nodes))
+    log.info("migrated %d node schemas in %.1fs", len(nodes), time.perf_counter() - started)
+    return url, engine
+
+
+async def seed_nodes(
+    engine: AsyncEngine,
+    nodes: Sequence[str],
+    *,
+    cases_per_node: int,
+    settings: Settings,
+    only_empty: bool = True,
+    seed: int = 0,
+) -> int:
+    now = datetime.now(UTC)
+    calendar = load_calendar(settings)
+    total = 0
+    for code in nodes:
+        db = NodeDatabase(engine, code)
+        if only_empty:
+            async with db.connect() as conn:
+                count = (
+                    await conn.execute(text(f'SELECT count(*) FROM "{schema_for(code)}".cases'))
+                ).scalar_one()
+            if count:
+                continue
+        clock = FixedClock(now)
+        work = CaseWork(
+            db, calendar=calendar, clock=clock, person_key_secret=settings.person_key_secret
+        )
+        planned = plan_node(code, cases_per_node, now=now, seed=seed)
+        await write_planned(work, clock, planned, now=now)
+        total += len(planned)
+    return total
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from county.app import create_county_app
+
+    settings = Settings.from_env()
+    tier = Tier(args.tier.upper())
+    if tier is not Tier.COUNTY:
+        print(
+            f"the {tier.value.lower()} tier service is not built yet; run --tier county",
+            file=sys.stderr,
+        )
+        return 2
+    nodes = tier_nodes(tier, args.province, args.nodes)
+
+    async def prepare() -> str:
+        url, engine = await prepare_database(settings, nodes)
+        seeded = 0
+        if args.cases_per_node > 0:
+            seeded = await seed_nodes(
+                engine, nodes, cases_per_node=args.cases_per_node, settings=settings
+            )
+        await engine.dispose()
+        print(
+            f"database: {describe(url)} / {settings.database_name}"
+            f"{f' (seeded {seeded} cases)' if seeded else ''}"
+        )
+        return url
+
+    url = asyncio.run(prepare())
+    engine = create_engine(url, settings.database_name)
+    app = create_county_app(
+        engine,
+        nodes,
+        calendar=load_calendar(settings),
+        person_key_secret=settings.person_key_secret,
+    )
+    base = f"http://{args.host}:{args.port}"
+    print(f"{tier.value.lower()} service: {len(nodes)} nodes of province {args.province}")
+    for code in nodes[:5]:
+        print(f"  {division_tree().name(code)} {base}/nodes/{code}/graphql")
+    if len(nodes) > 5:
+        print(f"  ... and {len(nodes) - 5} more: {base}/ lists them all")
+    print(f"health: {base}/health  ready: {base}/ready")
+    sys.stdout.flush()
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
+def cmd_seed(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    nodes = tier_nodes(Tier(args.tier.upper()), args.province, args.nodes)
+
+    async def run() -> int:
+        _, engine = await prepare_database(settings, nodes)
+        try:
+            return await seed_nodes(
+                engine,
+                nodes,
+                cases_per_node=args.cases_per_node,
+                settings=settings,
+                only_empty=not args.append,
+                seed=args.seed,
+            )
+        finally:
+            await engine.dispose()
+
+    started = time.perf_counter()
+    count = asyncio.run(run())
+    print(f"seeded {count} cases over {len(nodes)} nodes in {time.perf_counter() - started:.1f}s")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from bench.run import main as bench_main
+
+    return bench_main(args.rest)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="xinfang", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def node_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--tier", default="county", choices=[t.value.lower() for t in Tier])
+        p.add_argument("--province", default=DEFAULT_PROVINCE)
+        p.add_argument("--nodes", nargs="*", default=[], help="only these node codes")
+
+    run = sub.add_parser("run", help="run a tier service (embedded PostgreSQL by default)")
+    node_options(run)
+    run.add_argument("--host", default="127.0.0.1")
+    run.add_argument("--port", type=int, default=8000)
+    run.add_argument(
+        "--cases-per-node",
+        type=int,
+        default=4,
+        help="synthetic cases for each node that has none yet (0: none)",
+    )
+    run.set_defaults(handler=cmd_run)
+
+    seed = sub.add_parser("seed", help="write synthetic cases through the case engine")
+    node_options(seed)
+    seed.add_argument("--cases-per-node", type=int, default=20)
+    seed.add_argument("--append", action="store_true", help="also seed nodes that have cases")
+    seed.add_argument("--seed", type=int, default=0)
+    seed.set_defaults(handler=cmd_seed)
+
+    bench = sub.add_parser("bench", help="run the benchmarks in bench/ and print a table")
+    bench.add_argument("rest", nargs=argparse.REMAINDER)
+    bench.set_defaults(handler=cmd_bench)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(name)s %(message)s",
+    )
+    handler = args.handler
+    result: int = handler(args)
+    return result
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

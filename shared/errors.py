@@ -1,0 +1,33 @@
+"""Errors a caller can act on, each with a stable code (GraphQL ``extensions.code``)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ErrorCode(StrEnum):
+    BAD_USER_INPUT = "BAD_USER_INPUT"
+    INVALID_TRANSITION = "INVALID_TRANSITION"
+    DEADLINE_PASSED = "DEADLINE_PASSED"
+    NOT_FOUND = "NOT_FOUND"
+    DUPLICATE = "DUPLICATE"
+    NO_REACCEPTANCE = "NO_REACCEPTANCE"
+    CONFLICT = "CONFLICT"
+    WRONG_NODE = "WRONG_NODE"
+
+
+class DomainError(Exception):
+    """A rule of petition work refused the request; nothing was written."""
+
+    def __init__(self, code: ErrorCode, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.field = field
+
+    def __repr__(self) -> str:
+        return f"DomainError({self.code.value}, {self.message!r})"
+
+
+def bad_input(message: str, field: str | None = None) -> DomainError:
+    return DomainError(ErrorCode.BAD_USER_INPUT, message, field=field)

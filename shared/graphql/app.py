@@ -1,0 +1,209 @@
+"""The tier service: one ASGI app hosting any number of nodes of one tier, each at
+``/nodes/{code}/graphql``, plus ``/health`` and ``/ready``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphql import GraphQLError
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+from strawberry.asgi import GraphQL
+from strawberry.federation import Schema
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.types import ExecutionResult
+
+from shared.casework import CaseWork, Clock, SystemClock
+from shared.divisions import Division, Tier, division_tree
+from shared.errors import DomainError, ErrorCode
+from shared.graphql.context import CaseLoaders, NodeContext
+from shared.holidays import HolidayCalendar
+from shared.persistence.repository import NodeDatabase
+from shared.validation import ValidationFailed
+
+log = logging.getLogger("xinfang.graphql")
+
+
+@dataclass
+class TierService:
+    """The nodes one process hosts, on one database engine."""
+
+    tier: Tier
+    engine: AsyncEngine
+    calendar: HolidayCalendar
+    person_key_secret: bytes
+    clock: Clock = field(default_factory=SystemClock)
+    works: dict[str, CaseWork] = field(default_factory=dict)
+
+    def host(self, codes: Sequence[str]) -> None:
+        tree = division_tree()
+        for code in codes:
+            division = tree.require(code)
+            if division.tier is not self.tier:
+                raise ValueError(f"{code} is a {division.tier.value} node, not {self.tier.value}")
+            self.works[code] = CaseWork(
+                NodeDatabase(self.engine, code),
+                calendar=self.calendar,
+                clock=self.clock,
+                person_key_secret=self.person_key_secret,
+            )
+
+    def node(self, code: str) -> tuple[Division, CaseWork] | None:
+        work = self.works.get(code)
+        if work is None:
+            return None
+        return division_tree().require(code), work
+
+
+def error_code(error: GraphQLError) -> tuple[str, str, str | None]:
+    """The stable code, the message to show and the field for one GraphQL error."""
+    original = error.original_error
+    if isinstance(original, DomainError):
+        return original.code.value, original.message, original.field
+    if isinstance(original, ValidationFailed):
+        return original.code, original.message, original.field
+    if original is None:
+        if error.path is None and not error.locations:
+            return "GRAPHQL_PARSE_FAILED", error.message, None
+        if error.path is None:
+            if error.message.startswith("Variable"):
+                return ErrorCode.BAD_USER_INPUT.value, error.message, None
+            return "GRAPHQL_VALIDATION_FAILED", error.message, None
+        return ErrorCode.BAD_USER_INPUT.value, error.message, None
+    log.error("unexpected error at %s", error.path, exc_info=original)
+    return "INTERNAL_SERVER_ERROR", "internal error: the request was not completed", None
+
+
+class NodeGraphQL(GraphQL[NodeContext, None]):
+    """strawberry's ASGI view, with a context per node and stable error codes."""
+
+    def __init__(self, schema: Schema, service: TierService) -> None:
+        super().__init__(schema, graphql_ide="graphiql")
+        self.service = service
+
+    async def get_context(self, request: Any, response: Any) -> NodeContext:
+        code = request.path_params["code"]
+        found = self.service.node(code)
+        assert found is not None  # checked by NodeRoute before the view runs
+        division, work = found
+        actor = request.headers.get("x-xinfang-user") or f"handler@{code}"
+        return NodeContext(
+            request=request,
+            response=response,
+            node=division,
+            work=work,
+            loaders=CaseLoaders(work.db),
+            actor=actor[:200],
+        )
+
+    async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
+        data: GraphQLHTTPResponse = {"data": result.data}
+        if result.errors:
+            data["errors"] = [self._format(error) for error in result.errors]
+        if result.extensions:
+            data["extensions"] = result.extensions
+        return data
+
+    @staticmethod
+    def _format(error: GraphQLError) -> dict[str, Any]:
+        code, message, field_name = error_code(error)
+        formatted: dict[str, Any] = {"message": message}
+        if error.locations:
+            formatted["locations"] = [
+                {"line": loc.line, "column": loc.column} for loc in error.locations
+            ]
+        if error.path is not None:
+            formatted["path"] = error.path
+        extensions = dict(error.extensions or {})
+        extensions["code"] = code
+        if field_name:
+            extensions["field"] = field_name
+        formatted["extensions"] = extensions
+        return formatted
+
+
+class NodeRoute:
+    """Answers 404 for a node this service does not host; otherwise the GraphQL view."""
+
+    def __init__(self, view: NodeGraphQL) -> None:
+        self.view = view
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        code = scope["path_params"]["code"]
+        if self.view.service.node(code) is None:
+            response = JSONResponse(
+                {
+                    "errors": [
+                        {
+                            "message": f"this service hosts no node {code}",
+                            "extensions": {"code": "NODE_NOT_FOUND"},
+                        }
+                    ]
+                },
+                status_code=404,
+            )
+            await response(scope, receive, send)
+            return
+        await self.view(scope, receive, send)
+
+
+def create_tier_app(
+    service: TierService,
+    schema: Schema,
+    *,
+    on_shutdown_dispose: bool = True,
+) -> Starlette:
+    view = NodeGraphQL(schema, service)
+
+    async def health(request: Request) -> Response:
+        return JSONResponse({"status": "ok", "tier": service.tier.value})
+
+    async def ready(request: Request) -> Response:
+        try:
+            async with service.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception as error:  # any failure means "not ready"
+            log.warning("not ready: %s", error)
+            return JSONResponse({"status": "unavailable", "reason": "database"}, status_code=503)
+        return JSONResponse({"status": "ready", "nodes": len(service.works)})
+
+    async def index(request: Request) -> Response:
+        base = str(request.base_url).rstrip("/")
+        return JSONResponse(
+            {
+                "tier": service.tier.value,
+                "nodes": [
+                    {
+                        "code": code,
+                        "name": division_tree().name(code),
+                        "graphql": f"{base}/nodes/{code}/graphql",
+                    }
+                    for code in service.works
+                ],
+            }
+        )
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        if on_shutdown_dispose:
+            await service.engine.dispose()
+
+    return Starlette(
+        routes=[
+            Route("/nodes/{code}/graphql", NodeRoute(view), methods=["GET", "POST"]),
+            Route("/health", health),
+            Route("/ready", ready),
+            Route("/", index),
+        ],
+        lifespan=lifespan,
+    )

@@ -1,0 +1,232 @@
+"""Queries and lifecycle mutations every tier serves, and the schema factory for a tier."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+
+import strawberry
+from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.federation import Schema
+
+from shared.casework import PetitionInput, parse_case_id
+from shared.errors import bad_input
+from shared.graphql.types import (
+    Case,
+    CaseConnection,
+    CaseFilter,
+    CaseId,
+    Jurisdiction,
+    NodeInfo,
+    Period,
+    RegisterPetitionInput,
+    Stats,
+    load_case,
+)
+from shared.lifecycle import (
+    Action,
+    LegalChannel,
+    ReplyOutcome,
+    ReviewOutcome,
+    Satisfaction,
+)
+
+
+@strawberry.type
+class CaseQueries:
+    @strawberry.field(description="This node's jurisdiction.")
+    def node(self, info: NodeInfo) -> Jurisdiction:
+        return Jurisdiction.of(info.context.node)
+
+    @strawberry.field
+    def jurisdiction(self, code: strawberry.ID) -> Jurisdiction | None:
+        return Jurisdiction.find(code)
+
+    @strawberry.field(name="case")
+    async def case_(self, info: NodeInfo, id: CaseId) -> Case | None:
+        parse_case_id(id)
+        return await load_case(info, id.strip())
+
+    @strawberry.field(description="This node's cases, newest first.")
+    async def cases(
+        self,
+        info: NodeInfo,
+        filter: CaseFilter | None = None,
+        first: int = 50,
+        after: str | None = None,
+    ) -> CaseConnection:
+        node = Jurisdiction.of(info.context.node)
+        return await node.cases(info, filter=filter, first=first, after=after)
+
+    @strawberry.field(description="This node's own figures.")
+    async def stats(self, info: NodeInfo, period: Period | None = None) -> Stats:
+        return await Jurisdiction.of(info.context.node).stats(info, period=period)
+
+
+async def _act(info: NodeInfo, case_id: str, action: Action, **fields: object) -> Case:
+    work = info.context.work
+    await work.act(case_id.strip(), work.command(action, info.context.actor, **fields))
+    info.context.loaders.case.clear(case_id.strip())
+    case = await load_case(info, case_id.strip())
+    assert case is not None  # it was just written
+    return case
+
+
+@strawberry.type
+class CaseMutations:
+    @strawberry.mutation(
+        description="登记: register a petition on receipt. Retrying with the same "
+        "idempotency key returns the same case and writes nothing."
+    )
+    async def register_petition(
+        self, info: NodeInfo, input: RegisterPetitionInput, idempotency_key: str
+    ) -> Case:
+        work = info.context.work
+        case_id = await work.register_petition(
+            PetitionInput(
+                channel=input.channel,
+                category=input.category,
+                summary=input.summary,
+                issue_locality_code=input.issue_locality,
+                petitioner_name=input.petitioner_name,
+                petitioner_id_number=input.petitioner_id_number,
+                petitioner_phone=input.petitioner_phone,
+                petitioner_address=input.petitioner_address,
+                person_count=input.person_count,
+                received_from=input.received_from,
+                received_at=input.received_at,
+            ),
+            idempotency_key=idempotency_key,
+            actor=info.context.actor,
+        )
+        case = await load_case(info, case_id)
+        assert case is not None
+        return case
+
+    @strawberry.mutation(description="转送 to the competent node, with the reason.")
+    async def transfer_case(
+        self, info: NodeInfo, id: CaseId, to: strawberry.ID, reason: str
+    ) -> Case:
+        return await _act(info, id, Action.TRANSFER, target=to, reason=reason)
+
+    @strawberry.mutation(description="交办 with a due date for the completion report.")
+    async def assign_case(
+        self, info: NodeInfo, id: CaseId, to: strawberry.ID, due: date, note: str | None = None
+    ) -> Case:
+        return await _act(info, id, Action.ASSIGN, target=to, due_date=due, reason=note)
+
+    @strawberry.mutation(description="Point the petitioner to the legal channel for the matter.")
+    async def redirect_case(
+        self, info: NodeInfo, id: CaseId, legal_channel: LegalChannel, reason: str
+    ) -> Case:
+        return await _act(info, id, Action.REDIRECT, legal_channel=legal_channel, reason=reason)
+
+    @strawberry.mutation(description="不予受理, with the written reason.")
+    async def not_accept_case(self, info: NodeInfo, id: CaseId, reason: str) -> Case:
+        return await _act(info, id, Action.NOT_ACCEPT, reason=reason)
+
+    @strawberry.mutation(
+        description="Object, within 5 working days, that a matter transferred "
+        "here is outside this body's remit."
+    )
+    async def raise_competence_objection(self, info: NodeInfo, id: CaseId, reason: str) -> Case:
+        return await _act(info, id, Action.RAISE_OBJECTION, reason=reason)
+
+    @strawberry.mutation(description="受理: accept and send the written notice.")
+    async def accept_case(self, info: NodeInfo, id: CaseId, notified_on_spot: bool = False) -> Case:
+        return await _act(info, id, Action.ACCEPT, notified_on_spot=notified_on_spot)
+
+    @strawberry.mutation(description="The assignee's completion report closes an assigned case.")
+    async def record_completion_report(self, info: NodeInfo, id: CaseId, text: str) -> Case:
+        return await _act(info, id, Action.RECORD_COMPLETION_REPORT, text=text)
+
+    @strawberry.mutation
+    async def start_mediation(self, info: NodeInfo, id: CaseId) -> Case:
+        return await _act(info, id, Action.START_MEDIATION)
+
+    @strawberry.mutation(description="A mediation agreement, given as the reply.")
+    async def settle_by_mediation(self, info: NodeInfo, id: CaseId, text: str) -> Case:
+        return await _act(info, id, Action.SETTLE_BY_MEDIATION, text=text)
+
+    @strawberry.mutation(description="Mediation failed; formal handling goes on.")
+    async def end_mediation(self, info: NodeInfo, id: CaseId, reason: str) -> Case:
+        return await _act(info, id, Action.END_MEDIATION, reason=reason)
+
+    @strawberry.mutation
+    async def begin_handling(self, info: NodeInfo, id: CaseId) -> Case:
+        return await _act(info, id, Action.BEGIN_HANDLING)
+
+    @strawberry.mutation(
+        description="One extension of the 60-day handling period, at most 30 "
+        "days, approved, with the reasons told to the petitioner."
+    )
+    async def extend_handling(self, info: NodeInfo, id: CaseId, days: int, reason: str) -> Case:
+        return await _act(info, id, Action.EXTEND_HANDLING, days=days, reason=reason)
+
+    @strawberry.mutation(description="答复 in writing; the review window runs from delivery.")
+    async def reply_case(
+        self,
+        info: NodeInfo,
+        id: CaseId,
+        outcome: ReplyOutcome,
+        text: str,
+        delivered_at: datetime | None = None,
+    ) -> Case:
+        return await _act(
+            info, id, Action.REPLY, outcome=outcome, text=text, delivered_at=delivered_at
+        )
+
+    @strawberry.mutation
+    async def rate_satisfaction(self, info: NodeInfo, id: CaseId, rating: Satisfaction) -> Case:
+        return await _act(info, id, Action.RATE_SATISFACTION, rating=rating)
+
+    @strawberry.mutation(description="复查 requested within 30 days of the reply.")
+    async def request_review(self, info: NodeInfo, id: CaseId, reason: str) -> Case:
+        return await _act(info, id, Action.REQUEST_REVIEW, reason=reason)
+
+    @strawberry.mutation(description="The reviewing body's decision.")
+    async def record_review_decision(
+        self, info: NodeInfo, id: CaseId, outcome: ReviewOutcome, text: str
+    ) -> Case:
+        return await _act(
+            info, id, Action.RECORD_REVIEW_DECISION, review_outcome=outcome, text=text
+        )
+
+    @strawberry.mutation(description="复核 requested within 30 days of the review decision.")
+    async def request_final_review(self, info: NodeInfo, id: CaseId, reason: str) -> Case:
+        return await _act(info, id, Action.REQUEST_FINAL_REVIEW, reason=reason)
+
+    @strawberry.mutation(description="Days spent in a hearing, not counted in the final review.")
+    async def record_hearing(self, info: NodeInfo, id: CaseId, days: int) -> Case:
+        return await _act(info, id, Action.RECORD_HEARING, days=days)
+
+    @strawberry.mutation(description="The final review decision: three-tier finality.")
+    async def record_final_review_decision(
+        self, info: NodeInfo, id: CaseId, outcome: ReviewOutcome, text: str
+    ) -> Case:
+        return await _act(
+            info, id, Action.RECORD_FINAL_REVIEW_DECISION, review_outcome=outcome, text=text
+        )
+
+    @strawberry.mutation(
+        description="办结: close a replied case once the petitioner is satisfied "
+        "or the review window has lapsed."
+    )
+    async def close_case(self, info: NodeInfo, id: CaseId, counselling: str | None = None) -> Case:
+        return await _act(info, id, Action.CLOSE, counselling=counselling)
+
+
+def build_schema(queries: Iterable[type], mutations: Iterable[type]) -> Schema:
+    """A tier's Federation v2 schema from its query and mutation mixins."""
+    query = strawberry.type(type("Query", tuple(queries), {}))
+    mutation = strawberry.type(type("Mutation", tuple(mutations), {}))
+    return Schema(
+        query=query,
+        mutation=mutation,
+        types=[Case, Jurisdiction],
+        extensions=[ParserCache, ValidationCache],
+        federation_version="2.11",
+    )
+
+
+__all__ = ["CaseMutations", "CaseQueries", "bad_input", "build_schema"]

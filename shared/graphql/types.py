@@ -1,0 +1,401 @@
+"""The public GraphQL types every tier shares (names from the domain glossary)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+
+import strawberry
+from strawberry import Info
+
+from shared.deadlines import LIMITS, Bound, DeadlineKind
+from shared.divisions import Division, Tier, division_tree
+from shared.errors import DomainError, ErrorCode, bad_input
+from shared.graphql.context import NodeContext
+from shared.lifecycle import (
+    CaseStatus,
+    Channel,
+    Event,
+    LegalChannel,
+    ReplyOutcome,
+    ReviewOutcome,
+    Satisfaction,
+)
+from shared.lifecycle import Deadline as EngineDeadline
+from shared.metrics import Stats as EngineStats
+from shared.metrics import stats_from_counts
+from shared.persistence import repository
+from shared.persistence.repository import CaseFilter as EngineCaseFilter
+from shared.persistence.repository import CaseRecord
+from shared.validation import mask_id_number, mask_name, mask_phone
+
+TierEnum = strawberry.enum(Tier, name="Tier")
+CaseStatusEnum = strawberry.enum(CaseStatus, name="CaseStatus")
+ChannelEnum = strawberry.enum(Channel, name="Channel")
+DeadlineKindEnum = strawberry.enum(DeadlineKind, name="DeadlineKind")
+LegalChannelEnum = strawberry.enum(LegalChannel, name="LegalChannel")
+ReplyOutcomeEnum = strawberry.enum(ReplyOutcome, name="ReplyOutcome")
+ReviewOutcomeEnum = strawberry.enum(ReviewOutcome, name="ReviewOutcome")
+SatisfactionEnum = strawberry.enum(Satisfaction, name="Satisfaction")
+
+MAX_PAGE = 500
+
+NodeInfo = Info[NodeContext, None]
+
+
+@strawberry.input(description="A span of days in China time, both ends included.")
+class Period:
+    from_: date = strawberry.field(name="from")
+    to: date
+
+    def checked(self) -> Period:
+        if self.to < self.from_:
+            raise bad_input("a period ends on or after the day it starts", "period")
+        if (self.to - self.from_).days > 3660:
+            raise bad_input("a period is at most ten years", "period")
+        return self
+
+
+@strawberry.input
+class CaseFilter:
+    status: list[CaseStatus] | None = None
+    category: str | None = None
+    overdue: bool | None = None
+    channel: Channel | None = None
+    period: Period | None = strawberry.field(
+        default=None, description="Registration date between these days."
+    )
+
+    def to_engine(self) -> EngineCaseFilter:
+        period = self.period.checked() if self.period else None
+        return EngineCaseFilter(
+            statuses=tuple(self.status or ()),
+            category=self.category.strip() if self.category else None,
+            channel=self.channel.value if self.channel else None,
+            overdue=self.overdue,
+            registered_from=period.from_ if period else None,
+            registered_to=period.to if period else None,
+        )
+
+
+@strawberry.type(description="A petitioner's personal data; masked outside the owning node.")
+class Petitioner:
+    name: str
+    id_number: str | None
+    phone: str | None
+    address: str | None
+    masked: bool
+
+
+@strawberry.type
+class Deadline:
+    kind: DeadlineKind
+    started_at: datetime
+    due: datetime
+    met_at: datetime | None
+    extra_days: int
+    binds: str = strawberry.field(description="BODY: an obligation; PETITIONER: a window.")
+    overdue: bool
+    met_on_time: bool | None
+
+    @classmethod
+    def of(cls, deadline: EngineDeadline, now: datetime) -> Deadline:
+        bound = LIMITS[deadline.kind].bound if deadline.kind in LIMITS else Bound.BODY
+        return cls(
+            kind=deadline.kind,
+            started_at=deadline.started_at,
+            due=deadline.due,
+            met_at=deadline.met_at,
+            extra_days=deadline.extra_days,
+            binds=bound.value,
+            overdue=deadline.is_overdue(now),
+            met_on_time=deadline.was_met_on_time() if deadline.met_at else None,
+        )
+
+
+@strawberry.type(description="One line of a case's append-only log.")
+class CaseEvent:
+    seq: int
+    at: datetime
+    action: str
+    from_status: CaseStatus | None
+    to_status: CaseStatus
+    actor: str
+    reason: str | None
+    text: str | None
+
+    @classmethod
+    def of(cls, event: Event) -> CaseEvent:
+        command = event.command
+        return cls(
+            seq=event.seq,
+            at=command.at,
+            action=command.action.value,
+            from_status=event.from_status,
+            to_status=event.to_status,
+            actor=command.actor,
+            reason=command.reason,
+            text=command.text,
+        )
+
+
+@strawberry.type
+class Stats:
+    event_count: int = strawberry.field(description="件次: petitions registered")
+    person_count: int = strawberry.field(description="人次: persons involved")
+    timely_acceptance_rate: float | None = strawberry.field(description="及时受理率")
+    on_time_reply_rate: float | None = strawberry.field(description="按期答复率")
+    satisfaction_rate: float | None = strawberry.field(description="群众满意率")
+    backlog: int = strawberry.field(description="积案: open cases past their handling deadline")
+    backlog_resolution_rate: float | None
+    overdue: int
+    skip_level_visits: int
+    repeat_petitions: int
+    repeat_petition_rate: float | None
+    first_petition_reply_days: float | None = strawberry.field(
+        description="初信初访: average days from registration to reply"
+    )
+    as_of: datetime
+
+    @classmethod
+    def of(cls, stats: EngineStats) -> Stats:
+        return cls(**stats.__dict__)
+
+
+@strawberry.federation.type(keys=["code"], shareable=True)
+class Jurisdiction:
+    code: strawberry.ID
+    name: str
+    tier: Tier
+
+    @classmethod
+    def of(cls, division: Division) -> Jurisdiction:
+        return cls(code=strawberry.ID(division.code), name=division.name, tier=division.tier)
+
+    @classmethod
+    def find(cls, code: str) -> Jurisdiction | None:
+        division = division_tree().get(code.strip())
+        return cls.of(division) if division else None
+
+    @classmethod
+    def resolve_reference(cls, code: strawberry.ID) -> Jurisdiction | None:
+        return cls.find(code)
+
+    @strawberry.field
+    def parent(self) -> Jurisdiction | None:
+        division = division_tree().get(self.code)
+        if division is None or division.parent_code is None:
+            return None
+        return Jurisdiction.find(division.parent_code)
+
+    @strawberry.field
+    def children(self) -> list[Jurisdiction]:
+        return [Jurisdiction.of(d) for d in division_tree().children(self.code)]
+
+    @strawberry.field(description="This node's own figures, for cases registered in the period.")
+    async def stats(self, info: NodeInfo, period: Period | None = None) -> Stats:
+        ctx = _own_node(info, self.code)
+        checked = period.checked() if period else None
+        async with ctx.db.connect() as conn:
+            counts = await repository.node_stats(
+                conn,
+                registered_from=checked.from_ if checked else None,
+                registered_to=checked.to if checked else None,
+                now=ctx.work.clock.now(),
+            )
+        return Stats.of(stats_from_counts(counts, ctx.work.clock.now()))
+
+    @strawberry.field(description="This node's cases, newest first.")
+    async def cases(
+        self,
+        info: NodeInfo,
+        filter: CaseFilter | None = None,
+        first: int = 50,
+        after: str | None = None,
+    ) -> CaseConnection:
+        ctx = _own_node(info, self.code)
+        if not 1 <= first <= MAX_PAGE:
+            raise bad_input(f"first is 1 to {MAX_PAGE}", "first")
+        engine_filter = filter.to_engine() if filter else EngineCaseFilter()
+        async with ctx.db.connect() as conn:
+            page = await repository.list_cases(
+                conn, engine_filter, first=first, after=after, now=ctx.work.clock.now()
+            )
+        edges = [
+            CaseEdge(cursor=repository.encode_cursor(r), node=Case.of(r)) for r in page.records
+        ]
+        return CaseConnection(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=page.has_next_page, end_cursor=edges[-1].cursor if edges else None
+            ),
+            total_count=page.total_count,
+        )
+
+
+def _own_node(info: NodeInfo, code: str) -> NodeContext:
+    ctx = info.context
+    if code != ctx.node.code:
+        raise DomainError(
+            ErrorCode.NOT_FOUND,
+            f"node {ctx.node.code} holds only its own cases and figures; ask node {code}",
+            field="code",
+        )
+    return ctx
+
+
+@strawberry.federation.type(keys=["id"])
+class Case:
+    id: strawberry.ID
+    channel: Channel
+    category: str
+    summary: str
+    status: CaseStatus
+    person_count: int
+    registered_at: datetime
+    last_event_at: datetime
+    version: int = strawberry.field(description="Number of events in the log.")
+    outcome: ReplyOutcome | None
+    rating: Satisfaction | None
+    review_outcome: ReviewOutcome | None
+    final: bool = strawberry.field(description="三级终结: no re-acceptance of this matter")
+    skip_level: bool
+    _record: strawberry.Private[CaseRecord]
+
+    @classmethod
+    def of(cls, record: CaseRecord) -> Case:
+        return cls(
+            id=strawberry.ID(record.id),
+            channel=Channel(record.channel),
+            category=record.category,
+            summary=record.summary,
+            status=CaseStatus(record.status),
+            person_count=record.person_count,
+            registered_at=record.registered_at,
+            last_event_at=record.last_at,
+            version=record.version,
+            outcome=ReplyOutcome(record.outcome) if record.outcome else None,
+            rating=Satisfaction(record.rating) if record.rating else None,
+            review_outcome=ReviewOutcome(record.review_outcome) if record.review_outcome else None,
+            final=record.final,
+            skip_level=record.skip_level,
+            _record=record,
+        )
+
+    @classmethod
+    async def resolve_reference(cls, info: NodeInfo, id: strawberry.ID) -> Case | None:
+        return await load_case(info, id)
+
+    @strawberry.field
+    def owner(self) -> Jurisdiction:
+        return _jurisdiction(self._record.owner_code)
+
+    @strawberry.field(description="属地: where the matter arose")
+    def issue_locality(self) -> Jurisdiction:
+        return _jurisdiction(self._record.issue_locality_code)
+
+    @strawberry.field(description="The node a transferred or assigned matter came from.")
+    def received_from(self) -> Jurisdiction | None:
+        code = self._record.received_from
+        return _jurisdiction(code) if code else None
+
+    @strawberry.field(description="The node this case was transferred or assigned to.")
+    def routed_to(self) -> Jurisdiction | None:
+        code = self._record.routed_to
+        return _jurisdiction(code) if code else None
+
+    @strawberry.field(description="An earlier case of the same person on the same matter.")
+    async def repeat_of(self, info: NodeInfo) -> Case | None:
+        return await load_case(info, self._record.repeat_of) if self._record.repeat_of else None
+
+    @strawberry.field(description="Masked until access control lands (see docs/adr).")
+    def petitioner(self) -> Petitioner:
+        record = self._record
+        return Petitioner(
+            name=mask_name(record.petitioner_name),
+            id_number=mask_id_number(record.petitioner_id_number)
+            if record.petitioner_id_number
+            else None,
+            phone=mask_phone(record.petitioner_phone) if record.petitioner_phone else None,
+            address=None,
+            masked=True,
+        )
+
+    @strawberry.field
+    async def deadlines(self, info: NodeInfo) -> list[Deadline]:
+        found: list[EngineDeadline] = await info.context.loaders.deadlines.load(self._record.id)
+        now = info.context.work.clock.now()
+        return [Deadline.of(d, now) for d in found]
+
+    @strawberry.field(description="Whether any obligation of the handling body is past due.")
+    async def overdue(self, info: NodeInfo) -> bool:
+        if self.status in (
+            CaseStatus.TRANSFERRED,
+            CaseStatus.NOT_ACCEPTED,
+            CaseStatus.REDIRECTED,
+            CaseStatus.CLOSED,
+        ):
+            return False
+        found: list[EngineDeadline] = await info.context.loaders.deadlines.load(self._record.id)
+        now = info.context.work.clock.now()
+        return any(d.is_open() and d.is_overdue(now) for d in found)
+
+    @strawberry.field(description="The append-only log, oldest first.")
+    async def events(self, info: NodeInfo) -> list[CaseEvent]:
+        found: list[Event] = await info.context.loaders.events.load(self._record.id)
+        return [CaseEvent.of(e) for e in found]
+
+
+def _jurisdiction(code: str) -> Jurisdiction:
+    found = Jurisdiction.find(code)
+    if found is None:  # codes are validated on the way in; a retired code still shows
+        return Jurisdiction(
+            code=strawberry.ID(code), name=code, tier=Tier.from_code_length(len(code))
+        )
+    return found
+
+
+async def load_case(info: NodeInfo, case_id: str) -> Case | None:
+    record: CaseRecord | None = await info.context.loaders.case.load(case_id)
+    return Case.of(record) if record else None
+
+
+@strawberry.type
+class CaseEdge:
+    cursor: str
+    node: Case
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@strawberry.type
+class CaseConnection:
+    edges: list[CaseEdge]
+    page_info: PageInfo
+    total_count: int
+
+
+@strawberry.input
+class RegisterPetitionInput:
+    channel: Channel
+    category: str
+    summary: str
+    issue_locality: strawberry.ID = strawberry.field(description="Division code where it arose.")
+    petitioner_name: str
+    petitioner_id_number: str | None = None
+    petitioner_phone: str | None = None
+    petitioner_address: str | None = None
+    person_count: int = 1
+    received_from: strawberry.ID | None = strawberry.field(
+        default=None, description="For a matter transferred here: the sending node."
+    )
+    received_at: datetime | None = strawberry.field(
+        default=None, description="When the petition arrived, if registered later (letters)."
+    )
+
+
+CaseId = Annotated[strawberry.ID, strawberry.argument(description="The case's id.")]

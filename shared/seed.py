@@ -1,0 +1,245 @@
+"""Synthetic petitions over the real division tree, calibrated to the figures of domain.md §4.
+
+A case's life is planned first (pure: a petition and a list of timed acts, drawn from a seeded
+random generator), then written through the same ``CaseWork`` every handler uses, so demo data
+obeys every rule and has a real event log. Acts planned after "now" are left undone: those
+cases are still open.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from shared.casework import CaseWork, FixedClock, PetitionInput
+from shared.deadlines import local_date
+from shared.divisions import division_tree
+from shared.errors import DomainError
+from shared.lifecycle import (
+    Action,
+    Channel,
+    LegalChannel,
+    ReplyOutcome,
+    ReviewOutcome,
+    Satisfaction,
+)
+from shared.validation import id_check_char
+
+CATEGORIES = (
+    "土地征收",
+    "劳动社保",
+    "城乡建设",
+    "农村农业",
+    "自然资源",
+    "生态环境",
+    "教育",
+    "卫生健康",
+    "民政",
+    "政法",
+    "交通运输",
+    "企业改制",
+    "住房保障",
+    "市场监管",
+)
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘"
+GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华玉兰萍红"
+SUMMARIES = (
+    "反映{place}征地补偿款未足额发放",
+    "反映{place}某企业拖欠工资",
+    "反映{place}村道路年久失修",
+    "请求解决{place}低保待遇问题",
+    "反映{place}养殖场污染环境",
+    "反映{place}房屋拆迁安置问题",
+    "反映{place}学校收费问题",
+    "请求落实{place}退役军人待遇",
+)
+CHANNEL_WEIGHTS = (
+    (Channel.ONLINE, 40),
+    (Channel.VISIT, 25),
+    (Channel.LETTER, 15),
+    (Channel.PHONE, 12),
+    (Channel.HOTLINE_12345, 6),
+    (Channel.FAX, 1),
+    (Channel.GRID_REPORT, 1),
+)
+# Calibration (domain.md §4, seed S4): 99.57% timely acceptance, 99.62% on-time reply,
+# 96.82% satisfied or basically satisfied.
+LATE_ACCEPTANCE = 0.0043
+LATE_REPLY = 0.0038
+DISSATISFIED = 0.0318
+
+
+@dataclass(frozen=True)
+class PlannedAct:
+    at: datetime
+    action: Action
+    fields: Mapping[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PlannedCase:
+    petition: PetitionInput
+    registered_at: datetime
+    acts: tuple[PlannedAct, ...]
+    idempotency_key: str
+
+
+def resident_id(rng: random.Random, county_code: str) -> str:
+    birth = date(1940, 1, 1) + timedelta(days=rng.randrange(0, 365 * 60))
+    first17 = f"{county_code}{birth:%Y%m%d}{rng.randrange(0, 1000):03d}"
+    return first17 + id_check_char(first17)
+
+
+def plan_case(
+    rng: random.Random, node_code: str, registered_at: datetime, serial: int
+) -> PlannedCase:
+    tree = division_tree()
+    localities = [node_code] + [d.code for d in tree.children(node_code)]
+    locality = rng.choice(localities)
+    place = tree.name(locality)
+    channel = rng.choices([c for c, _ in CHANNEL_WEIGHTS], [w for _, w in CHANNEL_WEIGHTS])[0]
+    person_count = 1 if rng.random() < 0.93 else rng.randint(2, 40)
+    county_for_id = node_code if len(node_code) == 6 else node_code[:6].ljust(6, "0")
+    petition = PetitionInput(
+        channel=channel,
+        category=rng.choice(CATEGORIES),
+        summary=rng.choice(SUMMARIES).format(place=place),
+        issue_locality_code=locality,
+        petitioner_name=rng.choice(SURNAMES) + "".join(rng.choices(GIVEN, k=rng.randint(1, 2))),
+        petitioner_id_number=resident_id(rng, county_for_id),
+        petitioner_phone=f"+861{rng.choice('3456789')}{rng.randrange(0, 10**9):09d}",
+        person_count=person_count,
+    )
+    acts = list(_plan_acts(rng, registered_at))
+    return PlannedCase(petition, registered_at, tuple(acts), f"seed-{node_code}-{serial:07d}")
+
+
+def _plan_acts(rng: random.Random, registered: datetime) -> list[PlannedAct]:
+    hours = timedelta(hours=1)
+    acts: list[PlannedAct] = []
+    route = rng.random()
+    decided = registered + (
+        timedelta(days=rng.randint(16, 25))
+        if rng.random() < LATE_ACCEPTANCE
+        else timedelta(days=rng.randint(0, 12), hours=rng.randint(1, 8))
+    )
+    if route < 0.05:
+        acts.append(PlannedAct(decided, Action.NOT_ACCEPT, {"reason": "不属于信访事项受理范围"}))
+        return acts
+    if route < 0.09:
+        acts.append(
+            PlannedAct(
+                decided,
+                Action.REDIRECT,
+                {
+                    "legal_channel": LegalChannel.LITIGATION,
+                    "reason": "属于涉法涉诉事项，请向政法机关反映",
+                },
+            )
+        )
+        return acts
+    acts.append(PlannedAct(decided, Action.ACCEPT))
+    at = decided + hours
+    if rng.random() < 0.5:
+        acts.append(PlannedAct(at, Action.BEGIN_HANDLING))
+    late = rng.random() < LATE_REPLY
+    extended = rng.random() < 0.03
+    if extended:
+        acts.append(
+            PlannedAct(
+                decided + timedelta(days=50),
+                Action.EXTEND_HANDLING,
+                {"days": 30, "reason": "案情复杂，需进一步调查核实"},
+            )
+        )
+    limit = 90 if extended else 60
+    reply_day = rng.randint(limit + 1, limit + 20) if late else rng.randint(5, limit - 2)
+    replied = decided + timedelta(days=reply_day)
+    outcome = rng.choices(list(ReplyOutcome), [70, 20, 10])[0]
+    acts.append(
+        PlannedAct(replied, Action.REPLY, {"outcome": outcome, "text": "经调查核实，现答复如下"})
+    )
+    rated = replied + timedelta(days=rng.randint(1, 10))
+    dissatisfied = rng.random() < DISSATISFIED
+    rating = (
+        Satisfaction.DISSATISFIED
+        if dissatisfied
+        else rng.choice(
+            [Satisfaction.SATISFIED, Satisfaction.SATISFIED, Satisfaction.BASICALLY_SATISFIED]
+        )
+    )
+    acts.append(PlannedAct(rated, Action.RATE_SATISFACTION, {"rating": rating}))
+    counselling = (
+        {"counselling": "已做好解释疏导工作"} if outcome is ReplyOutcome.NOT_SUPPORTED else {}
+    )
+    if not dissatisfied:
+        acts.append(PlannedAct(rated + hours, Action.CLOSE, counselling))
+        return acts
+    if rng.random() < 0.5:  # lets the review window lapse
+        acts.append(PlannedAct(replied + timedelta(days=32), Action.CLOSE, counselling))
+        return acts
+    asked = rated + timedelta(days=rng.randint(1, 20))
+    acts.append(PlannedAct(asked, Action.REQUEST_REVIEW, {"reason": "对答复意见不服"}))
+    decided_review = asked + timedelta(days=rng.randint(10, 29))
+    acts.append(
+        PlannedAct(
+            decided_review,
+            Action.RECORD_REVIEW_DECISION,
+            {"review_outcome": ReviewOutcome.UPHELD, "text": "维持原处理意见"},
+        )
+    )
+    if rng.random() < 0.6:
+        acts.append(PlannedAct(decided_review + timedelta(days=31), Action.CLOSE, counselling))
+        return acts
+    final_asked = decided_review + timedelta(days=rng.randint(1, 25))
+    acts.append(PlannedAct(final_asked, Action.REQUEST_FINAL_REVIEW, {"reason": "对复查意见不服"}))
+    acts.append(
+        PlannedAct(
+            final_asked + timedelta(days=rng.randint(10, 29)),
+            Action.RECORD_FINAL_REVIEW_DECISION,
+            {"review_outcome": ReviewOutcome.UPHELD, "text": "复核维持"},
+        )
+    )
+    return acts
+
+
+def plan_node(
+    node_code: str, count: int, *, now: datetime, days: int = 365, seed: int = 0
+) -> list[PlannedCase]:
+    """``count`` cases registered over the ``days`` before ``now``, oldest first."""
+    rng = random.Random(f"{seed}:{node_code}")
+    starts = sorted(now - timedelta(seconds=rng.randrange(0, days * 86400)) for _ in range(count))
+    return [plan_case(rng, node_code, at, i) for i, at in enumerate(starts)]
+
+
+async def write_planned(
+    work: CaseWork, clock: FixedClock, cases: Sequence[PlannedCase], *, now: datetime
+) -> int:
+    """Write planned cases through ``work``, whose clock is ``clock``; returns acts written."""
+    written = 0
+    for planned in cases:
+        clock.at = planned.registered_at
+        try:
+            case_id = await work.register_petition(
+                planned.petition, idempotency_key=planned.idempotency_key, actor="seed"
+            )
+        except DomainError:
+            continue  # the same matter reached finality already: not accepted again
+        written += 1
+        for act in planned.acts:
+            if act.at > now:
+                break
+            clock.at = act.at
+            try:
+                await work.act(case_id, work.command(act.action, "seed", **act.fields))
+            except DomainError:
+                break  # e.g. the same matter reached finality earlier: stop this case here
+            written += 1
+    clock.at = now
+    return written
+
+
+def years_of(cases: Sequence[PlannedCase]) -> set[int]:
+    return {local_date(c.registered_at).year for c in cases}

@@ -1,0 +1,107 @@
+"""Test fixtures on real PostgreSQL: ``DATABASE_URL`` when set, else the embedded server.
+
+Each test run creates its own database (dropped at the end), migrates a few real county nodes
+and empties their tables before every test that asks for them.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from county.app import create_county_app
+from shared.casework import FixedClock
+from shared.holidays import default_calendar
+from shared.persistence.database import create_engine, drop_database, ensure_database, server_url
+from shared.persistence.migrate import migrate_nodes, schema_for
+from shared.settings import Settings
+
+# Real county codes of Kunming (昆明市): 五华区, 盘龙区, 官渡区.
+COUNTY = "530102"
+OTHER_COUNTY = "530103"
+THIRD_COUNTY = "530111"
+TEST_COUNTIES = [COUNTY, OTHER_COUNTY, THIRD_COUNTY]
+SECRET = b"test-person-key-secret-0123456789"
+START = datetime(2025, 3, 3, 2, 0, tzinfo=UTC)  # Monday 3 March 2025, 10:00 in China
+
+
+@pytest.fixture(scope="session")
+def database_server() -> str:
+    settings = Settings.from_env()
+    return server_url(settings.database_url, settings.data_dir)
+
+
+@pytest.fixture(scope="session")
+async def engine(database_server: str) -> AsyncIterator[AsyncEngine]:
+    name = f"xinfang_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    await ensure_database(database_server, name)
+    engine = create_engine(database_server, name)
+    await migrate_nodes(engine, TEST_COUNTIES)
+    yield engine
+    await engine.dispose()
+    await drop_database(database_server, name)
+
+
+async def empty_nodes(engine: AsyncEngine, codes: list[str]) -> None:
+    tables = ", ".join(
+        f'"{schema_for(code)}".{table}'
+        for code in codes
+        for table in ("case_events", "case_deadlines", "petitioners", "cases", "case_counters")
+    )
+    async with engine.begin() as conn:
+        await conn.execute(text(f"TRUNCATE {tables}"))
+
+
+@pytest.fixture
+async def clean_engine(engine: AsyncEngine) -> AsyncEngine:
+    await empty_nodes(engine, TEST_COUNTIES)
+    return engine
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(START)
+
+
+@pytest.fixture
+async def client(clean_engine: AsyncEngine, clock: FixedClock) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_county_app(
+        clean_engine,
+        TEST_COUNTIES,
+        calendar=default_calendar(),
+        person_key_secret=SECRET,
+        clock=clock,
+    )
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://county.test") as http:
+        yield http
+
+
+class GraphQLClient:
+    def __init__(self, http: httpx.AsyncClient, node: str = COUNTY) -> None:
+        self.http = http
+        self.node = node
+
+    async def __call__(
+        self, query: str, variables: dict[str, Any] | None = None, *, node: str | None = None
+    ) -> dict[str, Any]:
+        response = await self.http.post(
+            f"/nodes/{node or self.node}/graphql",
+            json={"query": query, "variables": variables or {}},
+        )
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+
+@pytest.fixture
+def gql(client: httpx.AsyncClient) -> GraphQLClient:
+    return GraphQLClient(client)
