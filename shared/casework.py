@@ -28,6 +28,7 @@ from shared.validation import (
     ValidationFailed,
     person_key,
     validate_address,
+    validate_foreign_id,
     validate_person_count,
     validate_person_name,
     validate_phone,
@@ -75,6 +76,7 @@ class PetitionInput:
     person_count: int = 1
     received_from: str | None = None  # the node a transferred matter came from
     received_at: datetime | None = None  # receipt of a letter, when registered later
+    foreign_id: bool = False  # a foreign document instead of a resident ID (Art. 48)
 
 
 T = TypeVar("T")
@@ -173,7 +175,11 @@ class CaseWork:
         )
         state, event = execute(None, command, self.calendar)
         key = (
-            person_key(petition.petitioner_id_number, self.person_key_secret)
+            person_key(
+                petition.petitioner_id_number,
+                self.person_key_secret,
+                foreign=petition.foreign_id,
+            )
             if petition.petitioner_id_number
             else None
         )
@@ -253,14 +259,20 @@ class CaseWork:
             ),
             issue_locality_code=locality,
             petitioner_name=checked(lambda: validate_person_name(petition.petitioner_name)),
-            petitioner_id_number=(
-                checked(lambda: validate_resident_id(id_number)) if id_number else None
-            ),
+            petitioner_id_number=self._id_number(id_number, petition.foreign_id),
             petitioner_phone=checked(lambda: validate_phone(phone)) if phone else None,
             petitioner_address=checked(lambda: validate_address(address)) if address else None,
             person_count=checked(lambda: validate_person_count(petition.person_count)),
             received_from=received_from,
         )
+
+    @staticmethod
+    def _id_number(value: str | None, foreign: bool) -> str | None:
+        if not value:
+            return None
+        if foreign:
+            return checked(lambda: validate_foreign_id(value))
+        return checked(lambda: validate_resident_id(value))
 
     def _locality(self, code: str) -> str:
         code = self._real_division(code, "issueLocality")
@@ -324,8 +336,11 @@ class CaseWork:
                     raise bad_input(error.message, error.field) from error
         if command.target is not None:
             changes["target"] = self._other_node(command.target, "to")
-        if command.delivered_at is not None and command.delivered_at > self.clock.now():
-            raise bad_input("the reply cannot be delivered in the future", "deliveredAt")
+        delivered = command.delivered_at
+        if delivered is not None and delivered.tzinfo is None:
+            raise bad_input("the delivery time needs a time zone", "deliveredAt")
+        if delivered is not None and delivered > self.clock.now():
+            raise bad_input("a delivery cannot be recorded before it happens", "deliveredAt")
         return replace(command, **changes) if changes else command  # type: ignore[arg-type]
 
 

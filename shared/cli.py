@@ -1,4 +1,4 @@
-"""The ``xinfang`` command. Subcommands grow with the platform: run, seed, bench."""
+"""The ``xinfang`` command. Subcommands grow with the platform: run, seed, verify, bench."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from shared.divisions import Tier, division_tree
 from shared.holidays import HolidayCalendar, default_calendar
 from shared.persistence.database import create_engine, describe, ensure_database, server_url
 from shared.persistence.migrate import migrate_nodes, schema_for
-from shared.persistence.repository import NodeDatabase
+from shared.persistence.repository import NodeDatabase, verify_log
 from shared.seed import plan_node, write_planned
 from shared.settings import Settings
 
@@ -153,6 +153,34 @@ def cmd_seed(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_verify(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    nodes = tier_nodes(Tier(args.tier.upper()), args.province, args.nodes)
+    calendar = load_calendar(settings)
+
+    async def run() -> tuple[int, list[str]]:
+        _, engine = await prepare_database(settings, nodes)
+        checked, bad = 0, []
+        try:
+            for code in nodes:
+                async with NodeDatabase(engine, code).connect() as conn:
+                    n, mismatched = await verify_log(conn, calendar)
+                checked += n
+                bad.extend(mismatched)
+        finally:
+            await engine.dispose()
+        return checked, bad
+
+    checked, bad = asyncio.run(run())
+    print(
+        f"replayed the event logs of {checked} cases over {len(nodes)} nodes: "
+        f"{len(bad)} differ from their stored state"
+    )
+    for case_id in bad[:20]:
+        print(f"  {case_id}")
+    return 1 if bad else 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from bench.run import main as bench_main
 
@@ -187,6 +215,10 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--append", action="store_true", help="also seed nodes that have cases")
     seed.add_argument("--seed", type=int, default=0)
     seed.set_defaults(handler=cmd_seed)
+
+    verify = sub.add_parser("verify", help="replay every event log and compare with the cases")
+    node_options(verify)
+    verify.set_defaults(handler=cmd_verify)
 
     bench = sub.add_parser("bench", help="run the benchmarks in bench/ and print a table")
     bench.add_argument("rest", nargs=argparse.REMAINDER)

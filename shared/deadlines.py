@@ -38,6 +38,7 @@ class DeadlineKind(StrEnum):
 class Bound(StrEnum):
     BODY = "BODY"  # an obligation of the handling body: missing it makes the case overdue
     PETITIONER = "PETITIONER"  # a window for the petitioner: after it the right lapses
+    OPTION = "OPTION"  # a window for the body (objecting to a transfer): it lapses, not overdue
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ class Limit:
 
 LIMITS: dict[DeadlineKind, Limit] = {
     DeadlineKind.ACCEPTANCE: Limit(15, False, Bound.BODY),
-    DeadlineKind.OBJECTION: Limit(5, True, Bound.BODY),
+    DeadlineKind.OBJECTION: Limit(5, True, Bound.OPTION),
     DeadlineKind.HANDLING: Limit(60, False, Bound.BODY),
     DeadlineKind.REVIEW_REQUEST: Limit(30, False, Bound.PETITIONER),
     DeadlineKind.REVIEW_DECISION: Limit(30, False, Bound.BODY),

@@ -77,6 +77,7 @@ class Action(StrEnum):
     BEGIN_HANDLING = "BEGIN_HANDLING"
     EXTEND_HANDLING = "EXTEND_HANDLING"
     REPLY = "REPLY"
+    RECORD_DELIVERY = "RECORD_DELIVERY"
     RATE_SATISFACTION = "RATE_SATISFACTION"
     REQUEST_REVIEW = "REQUEST_REVIEW"
     RECORD_REVIEW_DECISION = "RECORD_REVIEW_DECISION"
@@ -217,6 +218,14 @@ TRANSITIONS: Mapping[Action, Transition] = MappingProxyType(
                 "one extension of at most 30 days, approved, reasons told",
             ),
             _t(Action.REPLY, _ACTIVE, S.REPLIED, ("outcome", "text"), (K.HANDLING,), "答复"),
+            _t(
+                Action.RECORD_DELIVERY,
+                [S.REPLIED, S.REVIEWED],
+                None,
+                ("delivered_at",),
+                (),
+                "record when the petitioner received the written reply or review decision",
+            ),
             _t(
                 Action.RATE_SATISFACTION,
                 [S.REPLIED, S.REVIEWED],
@@ -532,6 +541,17 @@ def _guard_hearing(state: CaseState, command: Command, calendar: HolidayCalendar
     assert command.days is not None
     if not 1 <= command.days <= MAX_HEARING_DAYS:
         raise bad_input(f"hearing time is 1 to {MAX_HEARING_DAYS} days", "days")
+    decision = state.deadline(DeadlineKind.FINAL_REVIEW_DECISION)
+    if decision is not None and decision.extra_days + command.days > MAX_HEARING_DAYS:
+        raise bad_input(
+            f"hearings may add at most {MAX_HEARING_DAYS} days in all; "
+            f"{decision.extra_days} are recorded already",
+            "days",
+        )
+    # Hearing time is recorded while the period runs; it cannot cure a decision already late.
+    _require_open_window(
+        state, DeadlineKind.FINAL_REVIEW_DECISION, command, "final review decision period"
+    )
 
 
 def _guard_close(state: CaseState, command: Command, calendar: HolidayCalendar) -> None:
@@ -559,6 +579,28 @@ def _guard_close(state: CaseState, command: Command, calendar: HolidayCalendar) 
         )
 
 
+def _delivery_window(state: CaseState) -> DeadlineKind:
+    if state.status is CaseStatus.REPLIED:
+        return DeadlineKind.REVIEW_REQUEST
+    return DeadlineKind.FINAL_REVIEW_REQUEST
+
+
+def _guard_delivery(state: CaseState, command: Command, calendar: HolidayCalendar) -> None:
+    delivered = command.delivered_at
+    assert delivered is not None
+    if delivered.tzinfo is None:
+        raise bad_input("delivery time must carry a time zone", "delivered_at")
+    if delivered > command.at:
+        raise bad_input("a delivery cannot be recorded before it happens", "delivered_at")
+    window = state.deadline(_delivery_window(state))
+    if window is not None and delivered < window.started_at:
+        raise bad_input(
+            "the petitioner's window already runs from a later time; a delivery record can only "
+            "move it later",
+            "delivered_at",
+        )
+
+
 _GUARDS: dict[Action, Guard] = {
     Action.ASSIGN: _guard_assign,
     Action.RAISE_OBJECTION: _guard_objection,
@@ -566,6 +608,7 @@ _GUARDS: dict[Action, Guard] = {
     Action.EXTEND_HANDLING: _guard_extend,
     Action.REPLY: _guard_reply,
     Action.SETTLE_BY_MEDIATION: _guard_reply,  # the settlement is the reply (same delivery rule)
+    Action.RECORD_DELIVERY: _guard_delivery,
     Action.RATE_SATISFACTION: _guard_rate,
     Action.REQUEST_REVIEW: _guard_request_review,
     Action.REQUEST_FINAL_REVIEW: _guard_request_final,
@@ -752,6 +795,18 @@ def _effect_close(
         changes["counselled"] = True
 
 
+def _effect_delivery(
+    state: CaseState,
+    command: Command,
+    calendar: HolidayCalendar,
+    deadlines: dict[DeadlineKind, Deadline],
+    changes: dict[str, Any],
+) -> None:
+    assert command.delivered_at is not None
+    kind = _delivery_window(state)
+    deadlines[kind] = _start(kind, command.delivered_at, calendar)
+
+
 _EFFECTS: dict[Action, Effect] = {
     Action.TRANSFER: _effect_route,
     Action.ASSIGN: _effect_assign,
@@ -759,6 +814,7 @@ _EFFECTS: dict[Action, Effect] = {
     Action.EXTEND_HANDLING: _effect_extend,
     Action.REPLY: _effect_reply,
     Action.SETTLE_BY_MEDIATION: _effect_reply,
+    Action.RECORD_DELIVERY: _effect_delivery,
     Action.RATE_SATISFACTION: _effect_rate,
     Action.REQUEST_REVIEW: _effect_request_review,
     Action.RECORD_REVIEW_DECISION: _effect_review_decision,

@@ -64,6 +64,19 @@ class TierService:
         return division_tree().require(code), work
 
 
+def safe_message(message: str) -> str:
+    """graphql-core's message without the values it echoes (they may be personal data)."""
+    found = message.find(", found:")
+    if found != -1:
+        message = message[:found] + "."
+    represent = message.find("cannot represent")
+    if represent != -1:
+        colon = message.find(": ", represent)
+        if colon != -1:
+            message = message[:colon] + "."
+    return message[:300]
+
+
 def error_code(error: GraphQLError) -> tuple[str, str, str | None]:
     """The stable code, the message to show and the field for one GraphQL error."""
     original = error.original_error
@@ -71,14 +84,26 @@ def error_code(error: GraphQLError) -> tuple[str, str, str | None]:
         return original.code.value, original.message, original.field
     if isinstance(original, ValidationFailed):
         return original.code, original.message, original.field
-    if original is None:
-        if error.path is None and not error.locations:
-            return "GRAPHQL_PARSE_FAILED", error.message, None
+    if original is None or isinstance(original, GraphQLError):  # graphql-core's own refusal
+        message = safe_message(error.message)
+        if error.path is None and error.message.startswith("Syntax Error"):
+            return "GRAPHQL_PARSE_FAILED", message, None
         if error.path is None:
             if error.message.startswith("Variable"):
-                return ErrorCode.BAD_USER_INPUT.value, error.message, None
-            return "GRAPHQL_VALIDATION_FAILED", error.message, None
-        return ErrorCode.BAD_USER_INPUT.value, error.message, None
+                return ErrorCode.BAD_USER_INPUT.value, message, None
+            return "GRAPHQL_VALIDATION_FAILED", message, None
+        return ErrorCode.BAD_USER_INPUT.value, message, None
+    if (
+        error.path
+        and error.path[0] == "_entities"
+        and isinstance(original, (KeyError, TypeError, ValueError, AttributeError))
+    ):
+        return (
+            ErrorCode.BAD_USER_INPUT.value,
+            "a representation lacks its key field, has a key of the wrong type or names a type "
+            "this subgraph does not resolve",
+            "representations",
+        )
     log.error("unexpected error at %s", error.path, exc_info=original)
     return "INTERNAL_SERVER_ERROR", "internal error: the request was not completed", None
 

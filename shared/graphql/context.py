@@ -25,9 +25,7 @@ class CaseLoaders:
 
     def __init__(self, db: NodeDatabase) -> None:
         self.db = db
-        self.case: DataLoader[str, CaseRecord | None] = DataLoader(
-            self._cases, max_batch_size=5000
-        )
+        self.case: DataLoader[str, CaseRecord | None] = DataLoader(self._cases, max_batch_size=5000)
         self.events: DataLoader[str, list[Event]] = DataLoader(self._events, max_batch_size=5000)
         self.deadlines: DataLoader[str, list[Deadline]] = DataLoader(
             self._deadlines, max_batch_size=5000

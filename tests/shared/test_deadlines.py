@@ -74,7 +74,7 @@ def test_an_empty_calendar_treats_every_weekday_as_working_and_every_weekend_day
     ("kind", "days", "working_days", "bound"),
     [
         (K.ACCEPTANCE, 15, False, Bound.BODY),
-        (K.OBJECTION, 5, True, Bound.BODY),
+        (K.OBJECTION, 5, True, Bound.OPTION),
         (K.HANDLING, 60, False, Bound.BODY),
         (K.REVIEW_REQUEST, 30, False, Bound.PETITIONER),
         (K.REVIEW_DECISION, 30, False, Bound.BODY),

@@ -58,6 +58,7 @@ def all_fields(at: datetime) -> dict[str, Any]:
         "rating": Satisfaction.SATISFIED,
         "days": 10,
         "counselling": "counselled in person",
+        "delivered_at": at,
     }
 
 
@@ -75,7 +76,7 @@ def valid_command(action: Action, state: CaseState | None, **overrides: Any) -> 
 
 
 def _shortest_paths() -> dict[CaseStatus, tuple[Action, ...]]:
-    paths = {S.REGISTERED: (Action.REGISTER,)}
+    paths: dict[CaseStatus, tuple[Action, ...]] = {S.REGISTERED: (Action.REGISTER,)}
     queue = [S.REGISTERED]
     while queue:
         status = queue.pop(0)
@@ -306,7 +307,8 @@ def test_a_missing_required_field_is_bad_user_input_naming_the_field(
     transition = TRANSITIONS[action]
     state = None if action is Action.REGISTER else reach(min(transition.sources))[0]
     complete = valid_command(action, state)
-    error = refuse(state, replace(complete, **{name: missing}), ErrorCode.BAD_USER_INPUT)
+    incomplete: Any = {name: missing}
+    error = refuse(state, replace(complete, **incomplete), ErrorCode.BAD_USER_INPUT)
     assert error.field == name
 
 
@@ -705,6 +707,58 @@ def test_hearing_time_of_60_days_is_allowed() -> None:
     )
 
 
+def test_hearings_add_at_most_60_days_in_all() -> None:
+    case = final_review_case(cst(2025, 11, 3))
+    case.do(Action.RECORD_HEARING, cst(2025, 11, 10), days=40)
+    error = case.refused(
+        Action.RECORD_HEARING, cst(2025, 11, 20), ErrorCode.BAD_USER_INPUT, days=21
+    )
+    assert error.field == "days"
+    assert (
+        case.do(Action.RECORD_HEARING, cst(2025, 11, 20), days=20)
+        .deadlines[K.FINAL_REVIEW_DECISION]
+        .extra_days
+        == 60
+    )
+
+
+def test_a_hearing_cannot_cure_a_final_review_decision_already_late() -> None:
+    case = final_review_case(cst(2025, 11, 3))
+    assert case.s.is_overdue(cst(2025, 12, 8))
+    case.refused(Action.RECORD_HEARING, cst(2025, 12, 8), ErrorCode.DEADLINE_PASSED, days=7)
+    assert case.s.is_overdue(cst(2025, 12, 8))
+
+
+def test_a_delivery_recorded_after_the_reply_restarts_the_review_window_from_receipt() -> None:
+    case = replied_case(cst(2025, 6, 3))
+    state = case.do(Action.RECORD_DELIVERY, cst(2025, 6, 12, 9), delivered_at=cst(2025, 6, 10, 15))
+    window = state.deadlines[K.REVIEW_REQUEST]
+    assert window.started_at == cst(2025, 6, 10, 15)
+    assert window.due == cst(2025, 7, 11, 0, 0)  # day 30 after 10 June is 10 July
+    assert state.status is S.REPLIED
+
+
+def test_a_delivery_of_the_review_decision_restarts_the_final_review_window() -> None:
+    case = reviewed_case(cst(2025, 7, 1))
+    state = case.do(Action.RECORD_DELIVERY, cst(2025, 7, 9), delivered_at=cst(2025, 7, 8, 10))
+    assert state.deadlines[K.FINAL_REVIEW_REQUEST].started_at == cst(2025, 7, 8, 10)
+
+
+@pytest.mark.parametrize(
+    ("delivered", "why"),
+    [
+        (cst(2025, 6, 13), "in the future of the record"),
+        (cst(2025, 6, 2), "before the reply was given"),
+    ],
+)
+def test_a_delivery_outside_reply_and_now_is_bad_user_input(delivered: datetime, why: str) -> None:
+    case = replied_case(cst(2025, 6, 3))
+    error = case.refused(
+        Action.RECORD_DELIVERY, cst(2025, 6, 12), ErrorCode.BAD_USER_INPUT, delivered_at=delivered
+    )
+    assert error.field == "delivered_at", why
+
+
 # -- three-tier finality -----------------------------------------------------------------------
 
 
@@ -974,15 +1028,21 @@ def test_a_petitioner_window_is_never_overdue_open_or_met_late(kind: DeadlineKin
     assert not replace(window, met_at=cst(2025, 6, 1)).is_overdue(cst(2030, 1, 1))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine: OBJECTION is Bound.BODY, so a transferred-in case is flagged overdue once "
-    "the optional 5-working-day objection window lapses, though it has 15 days to accept",
-)
 def test_a_transferred_in_case_is_not_overdue_when_only_the_objection_window_has_lapsed() -> None:
     # Received Thursday 6 March 2025: objection window ends 13 March, acceptance 21 March.
     state = Case(cst(2025, 3, 6), received_from="621100").s
+    objection = state.deadlines[K.OBJECTION]
+    assert objection.bound is Bound.OPTION
+    assert not objection.is_overdue(cst(2025, 3, 17))
     assert not state.is_overdue(cst(2025, 3, 17))
+    assert state.is_overdue(cst(2025, 3, 22))  # the acceptance deadline still binds
+
+
+def test_accepting_a_transferred_in_case_after_the_objection_window_is_not_a_late_act() -> None:
+    case = Case(cst(2025, 3, 6), received_from="621100")
+    state = case.do(Action.ACCEPT, cst(2025, 3, 17))
+    assert state.deadlines[K.ACCEPTANCE].was_met_on_time()
+    assert not state.deadlines[K.OBJECTION].is_overdue(cst(2025, 3, 17))
 
 
 # -- replay ------------------------------------------------------------------------------------
