@@ -1,1 +1,1 @@
-"""The city tier: built on the shared case engine (see the open issues)."""
+"""The city tier: review of replies one tier down, supervision orders."""

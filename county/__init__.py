@@ -1,0 +1,1 @@
+"""The county tier: petition bureau intake, routing to townships, leader-owned cases."""

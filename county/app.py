@@ -8,10 +8,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 
 from county.schema import schema
-from shared.casework import Clock, SystemClock
+from shared.casework import Clock
 from shared.divisions import Tier
-from shared.graphql.app import TierService, create_tier_app
+from shared.graphql.app import build_tier_app
 from shared.holidays import HolidayCalendar
+from shared.registry import NodeRegistry
 
 
 def create_county_app(
@@ -21,13 +22,17 @@ def create_county_app(
     calendar: HolidayCalendar,
     person_key_secret: bytes,
     clock: Clock | None = None,
+    registry: NodeRegistry | None = None,
+    relay: bool = True,
 ) -> Starlette:
-    service = TierService(
-        tier=Tier.COUNTY,
-        engine=engine,
+    return build_tier_app(
+        Tier.COUNTY,
+        schema,
+        engine,
+        nodes,
         calendar=calendar,
         person_key_secret=person_key_secret,
-        clock=clock or SystemClock(),
+        clock=clock,
+        registry=registry,
+        relay=relay,
     )
-    service.host(nodes)
-    return create_tier_app(service, schema)

@@ -1,7 +1,8 @@
 """The county subgraph: the shared case engine, served for county nodes.
 
-The county's own roles (petition bureau intake, assignment down to townships, leader-owned
-cases, joint meetings) join this schema as mixins when the four-tier work lands.
+Every tier registers and carries petitions through the same lifecycle. The county's own roles
+(petition bureau intake, transfer and assignment down to townships, leader-owned cases (领导包案)
+and joint-meeting decisions) join this schema as query and mutation mixins.
 """
 
 from __future__ import annotations

@@ -1,1 +1,1 @@
-"""The province tier: built on the shared case engine (see the open issues)."""
+"""The province tier: final review, flagged supervision, assessment rankings."""

@@ -13,12 +13,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol, TypeVar
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.deadlines import local_date
 from shared.divisions import InvalidDivisionCode, division_tree, is_in_subtree, parse_code
 from shared.errors import DomainError, ErrorCode, bad_input
 from shared.holidays import HolidayCalendar
-from shared.lifecycle import Action, CaseState, Channel, Command, execute
+from shared.lifecycle import Action, CaseState, Channel, Command, Event, execute
 from shared.persistence import repository
 from shared.persistence.repository import NodeDatabase
 from shared.validation import (
@@ -100,6 +101,20 @@ def parse_case_id(case_id: str) -> tuple[str, int, int]:
     return match.group(1), int(match.group(2)), int(match.group(3))
 
 
+class Reaction(Protocol):
+    """What else an act does in its transaction (messages to other nodes, links)."""
+
+    async def __call__(
+        self,
+        work: CaseWork,
+        conn: AsyncConnection,
+        case_id: str,
+        before: CaseState,
+        after: CaseState,
+        event: Event,
+    ) -> None: ...
+
+
 class CaseWork:
     def __init__(
         self,
@@ -108,12 +123,20 @@ class CaseWork:
         calendar: HolidayCalendar,
         clock: Clock,
         person_key_secret: bytes,
+        reaction: Reaction | None = None,
+        on_commit: Callable[[str], None] | None = None,
     ) -> None:
         self.db = db
         self.code = db.code
         self.calendar = calendar
         self.clock = clock
         self.person_key_secret = person_key_secret
+        self.reaction = reaction
+        self.on_commit = on_commit  # told the node's code after each write (wakes the relay)
+
+    def committed(self) -> None:
+        if self.on_commit is not None:
+            self.on_commit(self.code)
 
     # -- registration ------------------------------------------------------------------------
 
@@ -164,6 +187,37 @@ class CaseWork:
         request_hash: str,
         actor: str,
     ) -> str:
+        async with self.db.begin() as conn:
+            case_id = await self.register_in(
+                conn,
+                petition,
+                idempotency_key=idempotency_key,
+                request_hash=request_hash,
+                actor=actor,
+            )
+        self.committed()
+        return case_id
+
+    async def receive_petition_in(
+        self, conn: AsyncConnection, petition: PetitionInput, *, actor: str
+    ) -> str:
+        """Register a petition another node sent here, inside the caller's transaction (the
+        message inbox makes it idempotent)."""
+        petition = self._validated(petition)
+        return await self.register_in(
+            conn, petition, idempotency_key=None, request_hash=_request_hash(petition), actor=actor
+        )
+
+    async def register_in(
+        self,
+        conn: AsyncConnection,
+        petition: PetitionInput,
+        *,
+        idempotency_key: str | None,
+        request_hash: str,
+        actor: str,
+    ) -> str:
+        """Write a validated petition in the caller's transaction; its case id."""
         now = self.clock.now()
         at = petition.received_at or now
         command = Command(
@@ -184,44 +238,43 @@ class CaseWork:
             else None
         )
         matter_key = self._matter_key(key, petition) if key else None
-        async with self.db.begin() as conn:
-            repeat_of = None
-            if matter_key is not None:
-                final = await repository.final_case_for_matter(conn, matter_key)
-                if final is not None:
-                    raise DomainError(
-                        ErrorCode.NO_REACCEPTANCE,
-                        f"the same matter reached three-tier finality in case {final}; it is "
-                        "not accepted again (Art. 36). Counsel the petitioner instead.",
-                    )
-                repeat_of = await repository.earlier_case_for_matter(conn, matter_key)
-            case_id = await repository.next_case_id(conn, self.code, local_date(at).year)
-            await repository.insert_case(
-                conn,
-                {
-                    "id": case_id,
-                    "owner_code": self.code,
-                    "issue_locality_code": petition.issue_locality_code,
-                    "channel": petition.channel.value,
-                    "category": petition.category,
-                    "summary": petition.summary,
-                    "person_count": petition.person_count,
-                    "registered_at": at,
-                    "repeat_of": repeat_of,
-                    "matter_key": matter_key,
-                    "idempotency_key": idempotency_key,
-                    "request_hash": request_hash,
-                },
-                {
-                    "name": petition.petitioner_name,
-                    "id_number": petition.petitioner_id_number,
-                    "phone": petition.petitioner_phone,
-                    "address": petition.petitioner_address,
-                    "person_key": key,
-                },
-                state,
-                event,
-            )
+        repeat_of = None
+        if matter_key is not None:
+            final = await repository.final_case_for_matter(conn, matter_key)
+            if final is not None:
+                raise DomainError(
+                    ErrorCode.NO_REACCEPTANCE,
+                    f"the same matter reached three-tier finality in case {final}; it is "
+                    "not accepted again (Art. 36). Counsel the petitioner instead.",
+                )
+            repeat_of = await repository.earlier_case_for_matter(conn, matter_key)
+        case_id = await repository.next_case_id(conn, self.code, local_date(at).year)
+        await repository.insert_case(
+            conn,
+            {
+                "id": case_id,
+                "owner_code": self.code,
+                "issue_locality_code": petition.issue_locality_code,
+                "channel": petition.channel.value,
+                "category": petition.category,
+                "summary": petition.summary,
+                "person_count": petition.person_count,
+                "registered_at": at,
+                "repeat_of": repeat_of,
+                "matter_key": matter_key,
+                "idempotency_key": idempotency_key,
+                "request_hash": request_hash,
+            },
+            {
+                "name": petition.petitioner_name,
+                "id_number": petition.petitioner_id_number,
+                "phone": petition.petitioner_phone,
+                "address": petition.petitioner_address,
+                "person_key": key,
+            },
+            state,
+            event,
+        )
         return case_id
 
     def _matter_key(self, key: str, petition: PetitionInput) -> str:
@@ -305,6 +358,13 @@ class CaseWork:
 
     async def act(self, case_id: str, command: Command) -> CaseState:
         """Apply one lifecycle command to a case, in one transaction, or refuse it."""
+        async with self.db.begin() as conn:
+            new_state = await self.act_in(conn, case_id, command)
+        self.committed()
+        return new_state
+
+    async def act_in(self, conn: AsyncConnection, case_id: str, command: Command) -> CaseState:
+        """``act`` inside the caller's transaction (a message being applied, say)."""
         owner, _, _ = parse_case_id(case_id)
         if owner != self.code:
             raise DomainError(
@@ -313,12 +373,13 @@ class CaseWork:
                 field="id",
             )
         command = self._checked_command(command)
-        async with self.db.begin() as conn:
-            state = await repository.lock_case_state(conn, case_id)
-            if state is None:
-                raise DomainError(ErrorCode.NOT_FOUND, f"no case {case_id} at node {self.code}")
-            new_state, event = execute(state, command, self.calendar)
-            await repository.append_event(conn, case_id, state, new_state, event)
+        state = await repository.lock_case_state(conn, case_id)
+        if state is None:
+            raise DomainError(ErrorCode.NOT_FOUND, f"no case {case_id} at node {self.code}")
+        new_state, event = execute(state, command, self.calendar)
+        await repository.append_event(conn, case_id, state, new_state, event)
+        if self.reaction is not None:
+            await self.reaction(self, conn, case_id, state, new_state, event)
         return new_state
 
     def command(self, action: Action, actor: str, **fields: object) -> Command:

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import logging
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.applications import Starlette
 
 from shared.casework import CaseWork, FixedClock
 from shared.divisions import Tier, division_tree
@@ -80,19 +82,20 @@ async def seed_nodes(
     return total
 
 
+def tier_app_factory(tier: Tier) -> Callable[..., Starlette]:
+    """The tier's app factory (tier folders depend on shared/, never the other way round)."""
+    name = tier.value.lower()
+    factory: Callable[..., Starlette] = getattr(
+        importlib.import_module(f"{name}.app"), f"create_{name}_app"
+    )
+    return factory
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from county.app import create_county_app
-
     settings = Settings.from_env()
     tier = Tier(args.tier.upper())
-    if tier is not Tier.COUNTY:
-        print(
-            f"the {tier.value.lower()} tier service is not built yet; run --tier county",
-            file=sys.stderr,
-        )
-        return 2
     nodes = tier_nodes(tier, args.province, args.nodes)
 
     async def prepare() -> str:
@@ -111,7 +114,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     url = asyncio.run(prepare())
     engine = create_engine(url, settings.database_name)
-    app = create_county_app(
+    app = tier_app_factory(tier)(
         engine,
         nodes,
         calendar=load_calendar(settings),

@@ -22,6 +22,7 @@ from shared.casework import FixedClock
 from shared.holidays import default_calendar
 from shared.persistence.database import create_engine, drop_database, ensure_database, server_url
 from shared.persistence.migrate import migrate_nodes, schema_for
+from shared.persistence.tables import metadata
 from shared.settings import Settings
 
 # Real county codes of Kunming (昆明市): 五华区, 盘龙区, 官渡区.
@@ -29,6 +30,12 @@ COUNTY = "530102"
 OTHER_COUNTY = "530103"
 THIRD_COUNTY = "530111"
 TEST_COUNTIES = [COUNTY, OTHER_COUNTY, THIRD_COUNTY]
+# One real node of each tier, on one line of the tree: 云南省 > 昆明市 > 五华区 > 华山街道.
+PROVINCE = "53"
+CITY = "5301"
+TOWNSHIP = "530102001"
+NODE_OF_TIER = {"province": PROVINCE, "city": CITY, "county": COUNTY, "township": TOWNSHIP}
+TEST_NODES = [PROVINCE, CITY, *TEST_COUNTIES, TOWNSHIP]
 SECRET = b"test-person-key-secret-0123456789"
 START = datetime(2025, 3, 3, 2, 0, tzinfo=UTC)  # Monday 3 March 2025, 10:00 in China
 
@@ -44,7 +51,7 @@ async def engine(database_server: str) -> AsyncIterator[AsyncEngine]:
     name = f"xinfang_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     await ensure_database(database_server, name)
     engine = create_engine(database_server, name)
-    await migrate_nodes(engine, TEST_COUNTIES)
+    await migrate_nodes(engine, TEST_NODES)
     yield engine
     await engine.dispose()
     await drop_database(database_server, name)
@@ -52,9 +59,7 @@ async def engine(database_server: str) -> AsyncIterator[AsyncEngine]:
 
 async def empty_nodes(engine: AsyncEngine, codes: list[str]) -> None:
     tables = ", ".join(
-        f'"{schema_for(code)}".{table}'
-        for code in codes
-        for table in ("case_events", "case_deadlines", "petitioners", "cases", "case_counters")
+        f'"{schema_for(code)}".{table.name}' for code in codes for table in metadata.sorted_tables
     )
     async with engine.begin() as conn:
         await conn.execute(text(f"TRUNCATE {tables}"))
@@ -62,7 +67,7 @@ async def empty_nodes(engine: AsyncEngine, codes: list[str]) -> None:
 
 @pytest.fixture
 async def clean_engine(engine: AsyncEngine) -> AsyncEngine:
-    await empty_nodes(engine, TEST_COUNTIES)
+    await empty_nodes(engine, TEST_NODES)
     return engine
 
 

@@ -1,1 +1,1 @@
-"""The township tier: built on the shared case engine (see the open issues)."""
+"""The township tier: governance-centre intake, mediation first, fast track, grid reports."""

@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import GraphQLError
@@ -22,46 +21,17 @@ from strawberry.federation import Schema
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
-from shared.casework import CaseWork, Clock, SystemClock
-from shared.divisions import Division, Tier, division_tree
+from shared.casework import Clock, SystemClock
+from shared.divisions import Tier, division_tree
 from shared.errors import DomainError, ErrorCode
 from shared.graphql.context import CaseLoaders, NodeContext
 from shared.holidays import HolidayCalendar
-from shared.persistence.repository import NodeDatabase
+from shared.messaging.messages import Message
+from shared.registry import NodeRegistry
+from shared.service import TierService
 from shared.validation import ValidationFailed
 
 log = logging.getLogger("xinfang.graphql")
-
-
-@dataclass
-class TierService:
-    """The nodes one process hosts, on one database engine."""
-
-    tier: Tier
-    engine: AsyncEngine
-    calendar: HolidayCalendar
-    person_key_secret: bytes
-    clock: Clock = field(default_factory=SystemClock)
-    works: dict[str, CaseWork] = field(default_factory=dict)
-
-    def host(self, codes: Sequence[str]) -> None:
-        tree = division_tree()
-        for code in codes:
-            division = tree.require(code)
-            if division.tier is not self.tier:
-                raise ValueError(f"{code} is a {division.tier.value} node, not {self.tier.value}")
-            self.works[code] = CaseWork(
-                NodeDatabase(self.engine, code),
-                calendar=self.calendar,
-                clock=self.clock,
-                person_key_secret=self.person_key_secret,
-            )
-
-    def node(self, code: str) -> tuple[Division, CaseWork] | None:
-        work = self.works.get(code)
-        if work is None:
-            return None
-        return division_tree().require(code), work
 
 
 def safe_message(message: str) -> str:
@@ -186,6 +156,7 @@ def create_tier_app(
     schema: Schema,
     *,
     on_shutdown_dispose: bool = True,
+    relay: bool = True,
 ) -> Starlette:
     view = NodeGraphQL(schema, service)
 
@@ -217,18 +188,59 @@ def create_tier_app(
             }
         )
 
+    async def messages(request: Request) -> Response:
+        found = service.node(request.path_params["code"])
+        if found is None:
+            return JSONResponse({"status": "unknown-node"}, status_code=404)
+        try:
+            message = Message.from_json(await request.json())
+        except (ValueError, KeyError, TypeError) as error:
+            return JSONResponse({"status": "malformed", "detail": str(error)}, status_code=400)
+        receipt, detail = await service.receive(found[1], message)
+        return JSONResponse({"status": receipt.value, "detail": detail})
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        yield
+        if relay:
+            async with service.running_relay():
+                yield
+        else:
+            yield
         if on_shutdown_dispose:
             await service.engine.dispose()
 
     return Starlette(
         routes=[
             Route("/nodes/{code}/graphql", NodeRoute(view), methods=["GET", "POST"]),
+            Route("/nodes/{code}/messages", messages, methods=["POST"]),
             Route("/health", health),
             Route("/ready", ready),
             Route("/", index),
         ],
         lifespan=lifespan,
     )
+
+
+def build_tier_app(
+    tier: Tier,
+    schema: Schema,
+    engine: AsyncEngine,
+    nodes: Sequence[str],
+    *,
+    calendar: HolidayCalendar,
+    person_key_secret: bytes,
+    clock: Clock | None = None,
+    registry: NodeRegistry | None = None,
+    relay: bool = True,
+) -> Starlette:
+    """A tier service hosting ``nodes`` (all of ``tier``) with that tier's schema."""
+    service = TierService(
+        tier=tier,
+        engine=engine,
+        calendar=calendar,
+        person_key_secret=person_key_secret,
+        clock=clock or SystemClock(),
+        registry=registry or NodeRegistry(),
+    )
+    service.host(nodes)
+    return create_tier_app(service, schema, relay=relay)

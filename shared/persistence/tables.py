@@ -109,3 +109,44 @@ case_counters = Table(
     Column("year", Integer, primary_key=True),
     Column("last_seq", BigInteger, nullable=False),
 )
+
+# -- messages between nodes (DESIGN.md "Nodes and ownership") ---------------------------------
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("recipient", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("payload", JSONB, nullable=False),
+    Column("trace_context", JSONB, nullable=False, server_default=text("'{}'")),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("delivered_at", DateTime(timezone=True)),
+    Column("last_error", Text),
+)
+
+inbox = Table(
+    "inbox",
+    metadata,
+    Column("message_id", Text, primary_key=True),
+    Column("sender", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("outcome", Text, nullable=False),
+    Column("detail", Text),
+)
+
+case_links = Table(
+    "case_links",
+    metadata,
+    Column("case_id", Text, ForeignKey("cases.id"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("remote_node", Text, nullable=False),
+    Column("remote_id", Text),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("message_id", Text, nullable=False),
+    PrimaryKeyConstraint("case_id", "seq"),
+)

@@ -35,7 +35,7 @@ ROUNDS = 20
 CONFLICTS: list[tuple[tuple[str, dict[str, Any]], tuple[str, dict[str, Any]]]] = [
     (("acceptCase", {}), ("notAcceptCase", {"reason": "不属受理范围"})),
     (("acceptCase", {}), ("acceptCase", {})),
-    (("transferCase", {"to": "530103", "reason": "属地转送"}), ("acceptCase", {})),
+    (("transferCase", {"to": "530102001", "reason": "属地转送"}), ("acceptCase", {})),
     (
         ("redirectCase", {"legalChannel": "ARBITRATION", "reason": "劳动仲裁"}),
         ("assignCase", {"to": "530102001", "due": "2025-03-20"}),

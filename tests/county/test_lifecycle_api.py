@@ -329,10 +329,10 @@ async def test_a_transfer_routes_the_case_and_meets_the_acceptance_deadline(
 ) -> None:
     case_id = (await register(gql))["id"]
     clock.advance(2 * DAY)
-    case = await act_ok(gql, "transferCase", case_id, to="530103", reason="属盘龙区管辖")
+    case = await act_ok(gql, "transferCase", case_id, to="530102001", reason="属华山街道管辖")
     last = check_step(case, status="TRANSFERRED", action="TRANSFER", from_status="REGISTERED")
-    assert last["reason"] == "属盘龙区管辖"
-    assert case["routedTo"] == {"code": "530103"}
+    assert last["reason"] == "属华山街道管辖"
+    assert case["routedTo"] == {"code": "530102001"}
     assert deadlines_of(case)["ACCEPTANCE"]["metOnTime"] is True
     clock.advance(30 * DAY)
     assert (await read_case(gql, case_id))["overdue"] is False
@@ -607,3 +607,15 @@ async def test_a_reply_received_days_later_opens_the_review_window_from_receipt(
     clock.advance(27 * DAY)
     case = await act_ok(gql, "requestReview", case_id, reason="不服答复意见")
     assert case["status"] == "UNDER_REVIEW"
+
+
+async def test_a_transfer_to_a_body_where_the_matter_did_not_arise_is_refused(
+    gql: GraphQLClient, clean_engine: AsyncEngine
+) -> None:
+    case_id = (await register(gql))["id"]  # arose in 华山街道 (530102001)
+    before = await row_counts(clean_engine)
+    refused = await act(gql, "transferCase", case_id, to="530103", reason="属盘龙区管辖")
+    assert code_of(refused) == "BAD_USER_INPUT"
+    assert error_of(refused)["extensions"]["field"] == "to"
+    assert await row_counts(clean_engine) == before
+    assert (await read_case(gql, case_id))["status"] == "REGISTERED"

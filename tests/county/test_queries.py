@@ -248,7 +248,7 @@ async def test_the_three_rates_backlog_and_overdue_are_computed_as_by_hand(
     await act_ok(gql, "acceptCase", ids["A"])
     await act_ok(gql, "acceptCase", ids["C"])
     clock.advance(DAY)  # 5 Mar: E transferred, which meets its acceptance deadline
-    await act_ok(gql, "transferCase", ids["E"], to="530103", reason="属地转送")
+    await act_ok(gql, "transferCase", ids["E"], to="530102001", reason="属地转送")
     clock.advance(DAY)  # 6 Mar: D accepted; handling due end of 6 May
     await act_ok(gql, "acceptCase", ids["D"])
     clock.advance(7 * DAY)  # 13 Mar: A replied on time (10 days after registration), satisfied

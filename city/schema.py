@@ -1,0 +1,19 @@
+"""The city subgraph: the shared case engine, served for city nodes.
+
+Every tier registers and carries petitions through the same lifecycle. The city's own roles
+(review (复查) of replies given one tier down and supervision orders (督办) to lower nodes) join
+this schema as query and mutation mixins.
+"""
+
+from __future__ import annotations
+
+from strawberry.federation import Schema
+
+from shared.graphql.schema import CaseMutations, CaseQueries, build_schema
+
+
+def build_city_schema() -> Schema:
+    return build_schema([CaseQueries], [CaseMutations])
+
+
+schema = build_city_schema()

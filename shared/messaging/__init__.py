@@ -1,0 +1,1 @@
+"""Messages between nodes: outbox (sender), relay (delivery), inbox (receiver, applied once)."""

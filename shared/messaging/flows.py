@@ -1,0 +1,228 @@
+"""Cross-node flows: what an act sends to other nodes (``react``), and what a received message
+does here (``apply_message``). Both run inside the transaction of the act or of the inbox."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from shared.casework import CaseWork, PetitionInput
+from shared.divisions import is_in_subtree
+from shared.errors import DomainError, ErrorCode, bad_input
+from shared.lifecycle import Action, CaseState, Channel, Command, Event
+from shared.messaging import outbox
+from shared.messaging.messages import Message, MessageKind, new_message_id
+from shared.persistence import repository
+from shared.persistence.links import LinkKind, add_link, links_of, resolve_remote_id
+from shared.persistence.repository import CaseRecord
+
+RELAY_ACTOR = "relay"
+
+
+async def send(
+    work: CaseWork,
+    conn: AsyncConnection,
+    recipient: str,
+    kind: MessageKind,
+    payload: dict[str, object],
+) -> Message:
+    message = Message(
+        id=new_message_id(work.code),
+        sender=work.code,
+        recipient=recipient,
+        kind=kind,
+        payload=payload,
+        created_at=work.clock.now(),
+    )
+    await outbox.enqueue(conn, message)
+    return message
+
+
+def petition_payload(record: CaseRecord) -> dict[str, object]:
+    """What the receiving node needs to register the matter (personal data included: the
+    competent body handles it)."""
+    return {
+        "caseId": record.id,
+        "channel": record.channel,
+        "category": record.category,
+        "summary": record.summary,
+        "issueLocality": record.issue_locality_code,
+        "personCount": record.person_count,
+        "registeredAt": record.registered_at.isoformat(),
+        "petitioner": {
+            "name": record.petitioner_name,
+            "idNumber": record.petitioner_id_number,
+            "phone": record.petitioner_phone,
+            "address": record.petitioner_address,
+        },
+    }
+
+
+# -- the sender's side: reactions to acts ----------------------------------------------------
+
+
+async def react(
+    work: CaseWork,
+    conn: AsyncConnection,
+    case_id: str,
+    before: CaseState,
+    after: CaseState,
+    event: Event,
+) -> None:
+    reaction = REACTIONS.get(event.command.action)
+    if reaction is not None:
+        await reaction(work, conn, case_id, event.command)
+
+
+async def _route(work: CaseWork, conn: AsyncConnection, case_id: str, command: Command) -> None:
+    assert command.target is not None
+    record = (await repository.load_cases(conn, [case_id]))[case_id]
+    target = command.target
+    if not is_in_subtree(record.issue_locality_code, target):
+        raise bad_input(
+            f"the matter arose in {record.issue_locality_code}, which is not under {target}: "
+            "route it to the body where it arose (属地管理)",
+            "to",
+        )
+    payload = petition_payload(record)
+    payload["reason"] = command.reason
+    if command.action is Action.ASSIGN:
+        assert command.due_date is not None
+        payload["dueDate"] = command.due_date.isoformat()
+        message = await send(work, conn, target, MessageKind.ASSIGNMENT, payload)
+        link = LinkKind.ASSIGNED_TO
+    else:
+        message = await send(work, conn, target, MessageKind.TRANSFER, payload)
+        link = LinkKind.TRANSFERRED_TO
+    await add_link(
+        conn,
+        case_id,
+        link,
+        remote_node=target,
+        remote_id=None,
+        at=command.at,
+        message_id=message.id,
+    )
+
+
+async def _report_completion(
+    work: CaseWork, conn: AsyncConnection, case_id: str, command: Command
+) -> None:
+    """An assigned matter replied to: the report goes back to the assigning body."""
+    for link in (await links_of(conn, [case_id]))[case_id]:
+        if link.kind is not LinkKind.ASSIGNED_BY or link.remote_id is None:
+            continue
+        message = await send(
+            work,
+            conn,
+            link.remote_node,
+            MessageKind.COMPLETION_REPORT,
+            {
+                "caseId": link.remote_id,
+                "reportedCaseId": case_id,
+                "text": command.text or "",
+                "outcome": command.outcome.value if command.outcome else None,
+            },
+        )
+        await add_link(
+            conn,
+            case_id,
+            LinkKind.COMPLETION_REPORTED_TO,
+            remote_node=link.remote_node,
+            remote_id=link.remote_id,
+            at=command.at,
+            message_id=message.id,
+        )
+
+
+Reaction = Callable[[CaseWork, AsyncConnection, str, Command], Awaitable[None]]
+REACTIONS: dict[Action, Reaction] = {
+    Action.TRANSFER: _route,
+    Action.ASSIGN: _route,
+    Action.REPLY: _report_completion,
+    Action.SETTLE_BY_MEDIATION: _report_completion,
+}
+
+
+# -- the receiver's side ---------------------------------------------------------------------
+
+
+async def apply_message(work: CaseWork, conn: AsyncConnection, message: Message) -> None:
+    """Apply ``message`` at this node; raises DomainError when it cannot be applied."""
+    if message.recipient != work.code:
+        raise DomainError(ErrorCode.WRONG_NODE, f"message for {message.recipient}, not {work.code}")
+    await APPLIERS[message.kind](work, conn, message)
+
+
+def _petition_from(payload: dict[str, object], sender: str) -> PetitionInput:
+    petitioner = payload["petitioner"]
+    assert isinstance(petitioner, dict)
+    person_count = payload["personCount"]
+    assert isinstance(person_count, int)
+    return PetitionInput(
+        channel=Channel(str(payload["channel"])),
+        category=str(payload["category"]),
+        summary=str(payload["summary"]),
+        issue_locality_code=str(payload["issueLocality"]),
+        petitioner_name=str(petitioner["name"]),
+        petitioner_id_number=petitioner.get("idNumber"),
+        petitioner_phone=petitioner.get("phone"),
+        petitioner_address=petitioner.get("address"),
+        person_count=person_count,
+        received_from=sender,
+    )
+
+
+async def _receive_routed(work: CaseWork, conn: AsyncConnection, message: Message) -> None:
+    payload = message.payload
+    case_id = await work.receive_petition_in(
+        conn, _petition_from(payload, message.sender), actor=RELAY_ACTOR
+    )
+    kind = (
+        LinkKind.ASSIGNED_BY
+        if message.kind is MessageKind.ASSIGNMENT
+        else LinkKind.TRANSFERRED_FROM
+    )
+    await add_link(
+        conn,
+        case_id,
+        kind,
+        remote_node=message.sender,
+        remote_id=str(payload["caseId"]),
+        at=work.clock.now(),
+        message_id=message.id,
+    )
+    await send(
+        work,
+        conn,
+        message.sender,
+        MessageKind.RECORD_CREATED,
+        {"inReplyTo": message.id, "recordId": case_id},
+    )
+
+
+async def _record_created(work: CaseWork, conn: AsyncConnection, message: Message) -> None:
+    await resolve_remote_id(
+        conn, str(message.payload["inReplyTo"]), str(message.payload["recordId"])
+    )
+
+
+async def _completion_report(work: CaseWork, conn: AsyncConnection, message: Message) -> None:
+    payload = message.payload
+    case_id = str(payload["caseId"])
+    command = work.command(
+        Action.RECORD_COMPLETION_REPORT,
+        RELAY_ACTOR,
+        text=str(payload.get("text") or f"completion report from {message.sender}"),
+    )
+    await work.act_in(conn, case_id, command)
+
+
+Applier = Callable[[CaseWork, AsyncConnection, Message], Awaitable[None]]
+APPLIERS: dict[MessageKind, Applier] = {
+    MessageKind.TRANSFER: _receive_routed,
+    MessageKind.ASSIGNMENT: _receive_routed,
+    MessageKind.RECORD_CREATED: _record_created,
+    MessageKind.COMPLETION_REPORT: _completion_report,
+}

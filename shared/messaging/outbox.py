@@ -1,0 +1,100 @@
+"""The sender's side: a message is written in the same transaction as the act that causes it,
+and stays until the recipient has confirmed it."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from shared.messaging.messages import Message, MessageKind
+from shared.persistence.tables import outbox
+
+MAX_BACKOFF = timedelta(minutes=5)
+
+
+async def enqueue(conn: AsyncConnection, message: Message) -> None:
+    await conn.execute(
+        insert(outbox).values(
+            id=message.id,
+            recipient=message.recipient,
+            kind=message.kind.value,
+            payload=message.payload,
+            trace_context=message.trace_context,
+            created_at=message.created_at,
+            next_attempt_at=message.created_at,
+        )
+    )
+
+
+async def claim_due(conn: AsyncConnection, sender: str, now: datetime, limit: int) -> list[Message]:
+    """Undelivered messages due for an attempt, locked for this relay (others skip them)."""
+    rows = await conn.execute(
+        select(outbox)
+        .where(outbox.c.delivered_at.is_(None), outbox.c.next_attempt_at <= now)
+        .order_by(outbox.c.created_at, outbox.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return [
+        Message(
+            id=row.id,
+            sender=sender,
+            recipient=row.recipient,
+            kind=MessageKind(row.kind),
+            payload=row.payload,
+            created_at=row.created_at,
+            trace_context=row.trace_context,
+        )
+        for row in rows
+    ]
+
+
+async def mark_delivered(
+    conn: AsyncConnection, message_id: str, now: datetime, note: str | None = None
+) -> None:
+    await conn.execute(
+        update(outbox)
+        .where(outbox.c.id == message_id)
+        .values(delivered_at=now, attempts=outbox.c.attempts + 1, last_error=note)
+    )
+
+
+def backoff(attempts: int) -> timedelta:
+    return min(timedelta(seconds=0.5 * 2**attempts), MAX_BACKOFF)
+
+
+async def mark_failed(conn: AsyncConnection, message_id: str, now: datetime, error: str) -> None:
+    attempts = (
+        await conn.execute(select(outbox.c.attempts).where(outbox.c.id == message_id))
+    ).scalar_one()
+    await conn.execute(
+        update(outbox)
+        .where(outbox.c.id == message_id)
+        .values(
+            attempts=attempts + 1,
+            next_attempt_at=now + backoff(attempts),
+            last_error=error[:500],
+        )
+    )
+
+
+async def next_due(conn: AsyncConnection) -> datetime | None:
+    """When the earliest undelivered message is due for its next attempt."""
+    due: datetime | None = (
+        await conn.execute(
+            select(func.min(outbox.c.next_attempt_at)).where(outbox.c.delivered_at.is_(None))
+        )
+    ).scalar_one()
+    return due
+
+
+async def pending_count(conn: AsyncConnection) -> int:
+    return int(
+        (
+            await conn.execute(
+                select(func.count()).select_from(outbox).where(outbox.c.delivered_at.is_(None))
+            )
+        ).scalar_one()
+    )

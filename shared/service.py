@@ -1,0 +1,107 @@
+"""A tier service: the nodes one process hosts on one database engine, their case work, and
+the relay that carries their messages to other nodes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from shared.casework import CaseWork, Clock, SystemClock
+from shared.divisions import Division, Tier, division_tree
+from shared.errors import DomainError
+from shared.holidays import HolidayCalendar
+from shared.messaging import flows, inbox
+from shared.messaging.messages import Message
+from shared.messaging.relay import Relay
+from shared.persistence.repository import NodeDatabase
+from shared.registry import NodeRegistry
+from shared.validation import ValidationFailed
+
+log = logging.getLogger("xinfang.service")
+
+
+class Receipt(StrEnum):
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"
+    REJECTED = "rejected"
+
+
+@dataclass
+class TierService:
+    tier: Tier
+    engine: AsyncEngine
+    calendar: HolidayCalendar
+    person_key_secret: bytes
+    clock: Clock = field(default_factory=SystemClock)
+    registry: NodeRegistry = field(default_factory=NodeRegistry)
+    works: dict[str, CaseWork] = field(default_factory=dict)
+    relay: Relay | None = None
+
+    def host(self, codes: Sequence[str]) -> None:
+        tree = division_tree()
+        for code in codes:
+            division = tree.require(code)
+            if division.tier is not self.tier:
+                raise ValueError(f"{code} is a {division.tier.value} node, not {self.tier.value}")
+            self.works[code] = CaseWork(
+                NodeDatabase(self.engine, code),
+                calendar=self.calendar,
+                clock=self.clock,
+                person_key_secret=self.person_key_secret,
+                reaction=flows.react,
+                on_commit=self._wake_relay,
+            )
+
+    def node(self, code: str) -> tuple[Division, CaseWork] | None:
+        work = self.works.get(code)
+        if work is None:
+            return None
+        return division_tree().require(code), work
+
+    def _wake_relay(self, code: str) -> None:
+        if self.relay is not None:
+            self.relay.wake(code)
+
+    async def receive(self, work: CaseWork, message: Message) -> tuple[Receipt, str | None]:
+        """Apply a message from another node once; a repeat is acknowledged, not applied."""
+        async with work.db.begin() as conn:
+            fresh = await inbox.record(conn, message, self.clock.now(), inbox.APPLIED, None)
+            if not fresh:
+                return Receipt.DUPLICATE, None
+            try:
+                async with conn.begin_nested():
+                    await flows.apply_message(work, conn, message)
+            except (DomainError, ValidationFailed) as error:
+                detail = getattr(error, "message", str(error))
+                await inbox.mark_rejected(conn, message.id, detail)
+                log.warning(
+                    "node %s rejected %s %s: %s", work.code, message.kind, message.id, detail
+                )
+                receipt: tuple[Receipt, str | None] = (Receipt.REJECTED, detail)
+            else:
+                receipt = (Receipt.APPLIED, None)
+        work.committed()
+        return receipt
+
+    @asynccontextmanager
+    async def running_relay(self, **options: float) -> AsyncIterator[Relay]:
+        """Relay this service's outboxes while the block runs."""
+        limits = httpx.Limits(max_connections=50, max_keepalive_connections=20)
+        async with httpx.AsyncClient(limits=limits) as client:
+            self.relay = Relay(self.works, self.registry, client=client, **options)  # type: ignore[arg-type]
+            task = asyncio.create_task(self.relay.run(), name=f"relay-{self.tier.value}")
+            try:
+                yield self.relay
+            finally:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+                self.relay = None

@@ -1,0 +1,20 @@
+"""The township subgraph: the shared case engine, served for township nodes.
+
+Every tier registers and carries petitions through the same lifecycle. The township's own roles
+(intake at the governance centre (综治中心), mediation first, the fast track (速办) and grid
+reports)
+join this schema as query and mutation mixins.
+"""
+
+from __future__ import annotations
+
+from strawberry.federation import Schema
+
+from shared.graphql.schema import CaseMutations, CaseQueries, build_schema
+
+
+def build_township_schema() -> Schema:
+    return build_schema([CaseQueries], [CaseMutations])
+
+
+schema = build_township_schema()
