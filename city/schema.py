@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from strawberry.federation import Schema
 
+from shared.graphql.reviews import ReviewMutations, ReviewQueries
 from shared.graphql.schema import CaseMutations, CaseQueries, build_schema
 
 
 def build_city_schema() -> Schema:
-    return build_schema([CaseQueries], [CaseMutations])
+    return build_schema([CaseQueries, ReviewQueries], [CaseMutations, ReviewMutations])
 
 
 schema = build_city_schema()

@@ -18,7 +18,7 @@ from shared.casework import CaseWork, Clock, SystemClock
 from shared.divisions import Division, Tier, division_tree
 from shared.errors import DomainError
 from shared.holidays import HolidayCalendar
-from shared.messaging import flows, inbox
+from shared.messaging import dispatch, flows, inbox
 from shared.messaging.messages import Message
 from shared.messaging.relay import Relay
 from shared.persistence.repository import NodeDatabase
@@ -78,7 +78,7 @@ class TierService:
                 return Receipt.DUPLICATE, None
             try:
                 async with conn.begin_nested():
-                    await flows.apply_message(work, conn, message)
+                    await dispatch.apply_message(work, conn, message)
             except (DomainError, ValidationFailed) as error:
                 detail = getattr(error, "message", str(error))
                 await inbox.mark_rejected(conn, message.id, detail)

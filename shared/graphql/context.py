@@ -13,6 +13,7 @@ from shared.casework import CaseWork
 from shared.divisions import Division
 from shared.lifecycle import Deadline, Event
 from shared.persistence import repository
+from shared.persistence.links import CaseLink, links_of
 from shared.persistence.repository import CaseRecord, NodeDatabase
 
 
@@ -30,6 +31,7 @@ class CaseLoaders:
         self.deadlines: DataLoader[str, list[Deadline]] = DataLoader(
             self._deadlines, max_batch_size=5000
         )
+        self.links: DataLoader[str, list[CaseLink]] = DataLoader(self._links, max_batch_size=5000)
 
     async def _cases(self, ids: Sequence[str]) -> list[CaseRecord | None]:
         async with self.db.connect() as conn:
@@ -39,6 +41,11 @@ class CaseLoaders:
     async def _events(self, ids: Sequence[str]) -> list[list[Event]]:
         async with self.db.connect() as conn:
             found = await repository.load_events(conn, ids)
+        return [found[case_id] for case_id in ids]
+
+    async def _links(self, ids: Sequence[str]) -> list[list[CaseLink]]:
+        async with self.db.connect() as conn:
+            found = await links_of(conn, ids)
         return [found[case_id] for case_id in ids]
 
     async def _deadlines(self, ids: Sequence[str]) -> list[list[Deadline]]:

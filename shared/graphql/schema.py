@@ -245,14 +245,16 @@ class NodeSchema(Schema):
         return None
 
 
-def build_schema(queries: Iterable[type], mutations: Iterable[type]) -> Schema:
+def build_schema(
+    queries: Iterable[type], mutations: Iterable[type], extra_types: Iterable[type] = ()
+) -> Schema:
     """A tier's Federation v2 schema from its query and mutation mixins."""
     query = strawberry.type(type("Query", tuple(queries), {}))
     mutation = strawberry.type(type("Mutation", tuple(mutations), {}))
     return NodeSchema(
         query=query,
         mutation=mutation,
-        types=[Case, Jurisdiction],
+        types=[Case, Jurisdiction, *extra_types],
         extensions=[ParserCache, ValidationCache],
         federation_version="2.11",
     )

@@ -25,6 +25,7 @@ from shared.lifecycle import Deadline as EngineDeadline
 from shared.metrics import Stats as EngineStats
 from shared.metrics import stats_from_counts
 from shared.persistence import repository
+from shared.persistence.links import CaseLink
 from shared.persistence.repository import CaseFilter as EngineCaseFilter
 from shared.persistence.repository import CaseRecord
 from shared.validation import mask_id_number, mask_name, mask_phone
@@ -294,21 +295,21 @@ class Case:
 
     @strawberry.field
     def owner(self) -> Jurisdiction:
-        return _jurisdiction(self._record.owner_code)
+        return jurisdiction_of(self._record.owner_code)
 
     @strawberry.field(description="属地: where the matter arose")
     def issue_locality(self) -> Jurisdiction:
-        return _jurisdiction(self._record.issue_locality_code)
+        return jurisdiction_of(self._record.issue_locality_code)
 
     @strawberry.field(description="The node a transferred or assigned matter came from.")
     def received_from(self) -> Jurisdiction | None:
         code = self._record.received_from
-        return _jurisdiction(code) if code else None
+        return jurisdiction_of(code) if code else None
 
     @strawberry.field(description="The node this case was transferred or assigned to.")
     def routed_to(self) -> Jurisdiction | None:
         code = self._record.routed_to
-        return _jurisdiction(code) if code else None
+        return jurisdiction_of(code) if code else None
 
     @strawberry.field(description="An earlier case of the same person on the same matter.")
     async def repeat_of(self, info: NodeInfo) -> Case | None:
@@ -346,13 +347,29 @@ class Case:
         now = info.context.work.clock.now()
         return any(d.is_open() and d.is_overdue(now) for d in found)
 
+    @strawberry.field(
+        description="Links to the records this case has at other nodes: where it "
+        "was transferred or assigned, reviewed, reported; oldest first."
+    )
+    async def trail(self, info: NodeInfo) -> list[TrailStep]:
+        found: list[CaseLink] = await info.context.loaders.links.load(self._record.id)
+        return [
+            TrailStep(
+                at=link.at,
+                action=link.kind.value,
+                node=jurisdiction_of(link.remote_node),
+                remote_id=strawberry.ID(link.remote_id) if link.remote_id else None,
+            )
+            for link in found
+        ]
+
     @strawberry.field(description="The append-only log, oldest first.")
     async def events(self, info: NodeInfo) -> list[CaseEvent]:
         found: list[Event] = await info.context.loaders.events.load(self._record.id)
         return [CaseEvent.of(e) for e in found]
 
 
-def _jurisdiction(code: str) -> Jurisdiction:
+def jurisdiction_of(code: str) -> Jurisdiction:
     found = Jurisdiction.find(code)
     if found is None:  # codes are validated on the way in; a retired code still shows
         return Jurisdiction(
@@ -364,6 +381,16 @@ def _jurisdiction(code: str) -> Jurisdiction:
 async def load_case(info: NodeInfo, case_id: str) -> Case | None:
     record: CaseRecord | None = await info.context.loaders.case.load(case_id)
     return Case.of(record) if record else None
+
+
+@strawberry.type(description="A link from a case to a record at another node.")
+class TrailStep:
+    at: datetime
+    action: str = strawberry.field(description="TRANSFERRED_TO, ASSIGNED_BY, REVIEWED_AT, ...")
+    node: Jurisdiction
+    remote_id: strawberry.ID | None = strawberry.field(
+        description="The record's id at that node (a Case or a Review); null until it answers."
+    )
 
 
 @strawberry.type

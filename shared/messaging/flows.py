@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.casework import CaseWork, PetitionInput
 from shared.divisions import is_in_subtree
-from shared.errors import DomainError, ErrorCode, bad_input
+from shared.errors import bad_input
 from shared.lifecycle import Action, CaseState, Channel, Command, Event
 from shared.messaging import outbox
 from shared.messaging.messages import Message, MessageKind, new_message_id
@@ -148,13 +148,6 @@ REACTIONS: dict[Action, Reaction] = {
 # -- the receiver's side ---------------------------------------------------------------------
 
 
-async def apply_message(work: CaseWork, conn: AsyncConnection, message: Message) -> None:
-    """Apply ``message`` at this node; raises DomainError when it cannot be applied."""
-    if message.recipient != work.code:
-        raise DomainError(ErrorCode.WRONG_NODE, f"message for {message.recipient}, not {work.code}")
-    await APPLIERS[message.kind](work, conn, message)
-
-
 def _petition_from(payload: dict[str, object], sender: str) -> PetitionInput:
     petitioner = payload["petitioner"]
     assert isinstance(petitioner, dict)
@@ -220,7 +213,7 @@ async def _completion_report(work: CaseWork, conn: AsyncConnection, message: Mes
 
 
 Applier = Callable[[CaseWork, AsyncConnection, Message], Awaitable[None]]
-APPLIERS: dict[MessageKind, Applier] = {
+ROUTING_APPLIERS: dict[MessageKind, Applier] = {
     MessageKind.TRANSFER: _receive_routed,
     MessageKind.ASSIGNMENT: _receive_routed,
     MessageKind.RECORD_CREATED: _record_created,

@@ -15,6 +15,11 @@ class MessageKind(StrEnum):
     ASSIGNMENT = "ASSIGNMENT"  # 交办: handle it and report back by a date
     COMPLETION_REPORT = "COMPLETION_REPORT"  # the assignee's report to the assigner
     RECORD_CREATED = "RECORD_CREATED"  # the recipient's id for the record a message created
+    REVIEW_REQUEST = "REVIEW_REQUEST"  # reviewer → owner: the petitioner asked for a review
+    REVIEW_OPENED = "REVIEW_OPENED"  # owner → reviewer: in time; here is the matter
+    REVIEW_REFUSED = "REVIEW_REFUSED"  # owner → reviewer: the record does not allow it
+    REVIEW_DECISION = "REVIEW_DECISION"  # reviewer → owner
+    HEARING_RECORDED = "HEARING_RECORDED"  # final reviewer → owner: days not counted
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,8 @@ class LinkKind(StrEnum):
     ASSIGNED_TO = "ASSIGNED_TO"
     ASSIGNED_BY = "ASSIGNED_BY"
     COMPLETION_REPORTED_TO = "COMPLETION_REPORTED_TO"
+    REVIEWED_AT = "REVIEWED_AT"  # remote id: the review record at the reviewing node
+    FINAL_REVIEWED_AT = "FINAL_REVIEWED_AT"
 
 
 @dataclass(frozen=True)

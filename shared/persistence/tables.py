@@ -150,3 +150,35 @@ case_links = Table(
     Column("message_id", Text, nullable=False),
     PrimaryKeyConstraint("case_id", "seq"),
 )
+
+# -- reviews held by the reviewing node ------------------------------------------------------
+
+reviews = Table(
+    "reviews",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("level", Text, nullable=False),
+    Column("case_id", Text, nullable=False),
+    Column("case_node", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("requested_at", DateTime(timezone=True), nullable=False),
+    Column("requested_by", Text, nullable=False),
+    Column("opened_at", DateTime(timezone=True)),
+    Column("due", DateTime(timezone=True)),
+    Column("hearing_days", Integer, nullable=False, server_default=text("0")),
+    Column("decided_at", DateTime(timezone=True)),
+    Column("outcome", Text),
+    Column("decision_text", Text),
+    Column("refusal", Text),
+    Column("case_snapshot", JSONB),
+    Column("request_message_id", Text, nullable=False, unique=True),
+    Column("version", Integer, nullable=False, server_default=text("1")),
+)
+
+review_counters = Table(
+    "review_counters",
+    metadata,
+    Column("year", Integer, primary_key=True),
+    Column("last_seq", BigInteger, nullable=False),
+)
