@@ -11,10 +11,19 @@ from strawberry.federation import Schema
 
 from shared.graphql.reviews import ReviewMutations, ReviewQueries
 from shared.graphql.schema import CaseMutations, CaseQueries, build_schema
+from shared.graphql.supervision import (
+    IssuedSupervisionMutations,
+    IssuedSupervisionQueries,
+    ReceivedSupervisionMutations,
+    ReceivedSupervisionQueries,
+)
 
 
 def build_province_schema() -> Schema:
-    return build_schema([CaseQueries, ReviewQueries], [CaseMutations, ReviewMutations])
+    return build_schema(
+        [CaseQueries, ReviewQueries, ReceivedSupervisionQueries, IssuedSupervisionQueries],
+        [CaseMutations, ReviewMutations, ReceivedSupervisionMutations, IssuedSupervisionMutations],
+    )
 
 
 schema = build_province_schema()

@@ -11,10 +11,14 @@ from __future__ import annotations
 from strawberry.federation import Schema
 
 from shared.graphql.schema import CaseMutations, CaseQueries, build_schema
+from shared.graphql.supervision import ReceivedSupervisionMutations, ReceivedSupervisionQueries
 
 
 def build_township_schema() -> Schema:
-    return build_schema([CaseQueries], [CaseMutations])
+    return build_schema(
+        [CaseQueries, ReceivedSupervisionQueries],
+        [CaseMutations, ReceivedSupervisionMutations],
+    )
 
 
 schema = build_township_schema()

@@ -9,8 +9,13 @@ from shared.errors import DomainError, ErrorCode
 from shared.messaging.flows import ROUTING_APPLIERS, Applier
 from shared.messaging.messages import Message, MessageKind
 from shared.messaging.review_flows import REVIEW_APPLIERS
+from shared.messaging.supervision_flows import SUPERVISION_APPLIERS
 
-APPLIERS: dict[MessageKind, Applier] = {**ROUTING_APPLIERS, **REVIEW_APPLIERS}
+APPLIERS: dict[MessageKind, Applier] = {
+    **ROUTING_APPLIERS,
+    **REVIEW_APPLIERS,
+    **SUPERVISION_APPLIERS,
+}
 
 
 async def apply_message(work: CaseWork, conn: AsyncConnection, message: Message) -> None:

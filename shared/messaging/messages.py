@@ -20,6 +20,8 @@ class MessageKind(StrEnum):
     REVIEW_REFUSED = "REVIEW_REFUSED"  # owner → reviewer: the record does not allow it
     REVIEW_DECISION = "REVIEW_DECISION"  # reviewer → owner
     HEARING_RECORDED = "HEARING_RECORDED"  # final reviewer → owner: days not counted
+    SUPERVISION_ORDER = "SUPERVISION_ORDER"  # 督办: a higher node → the case's owner
+    SUPERVISION_REPLY = "SUPERVISION_REPLY"  # the owner's written reply
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ class LinkKind(StrEnum):
     COMPLETION_REPORTED_TO = "COMPLETION_REPORTED_TO"
     REVIEWED_AT = "REVIEWED_AT"  # remote id: the review record at the reviewing node
     FINAL_REVIEWED_AT = "FINAL_REVIEWED_AT"
+    SUPERVISED_BY = "SUPERVISED_BY"  # remote id: the supervision order at the issuing node
 
 
 @dataclass(frozen=True)

@@ -182,3 +182,44 @@ review_counters = Table(
     Column("year", Integer, primary_key=True),
     Column("last_seq", BigInteger, nullable=False),
 )
+
+# -- supervision orders ------------------------------------------------------------------------
+
+
+def _order_columns() -> list[Column[object]]:
+    return [
+        Column("id", Text, primary_key=True),
+        Column("case_id", Text, nullable=False),
+        Column("severity", Text, nullable=False),
+        Column("flagged", Boolean, nullable=False, server_default=text("false")),
+        Column("text", Text, nullable=False),
+        Column("issued_at", DateTime(timezone=True), nullable=False),
+        Column("due", DateTime(timezone=True), nullable=False),
+        Column("status", Text, nullable=False),
+        Column("reply_text", Text),
+        Column("replied_at", DateTime(timezone=True)),
+        Column("version", Integer, nullable=False, server_default=text("1")),
+    ]
+
+
+supervision_orders = Table(  # issued by this node
+    "supervision_orders",
+    metadata,
+    *_order_columns(),
+    Column("case_node", Text, nullable=False),
+    Column("issued_by", Text, nullable=False),
+)
+
+supervision_received = Table(  # received by this node about its own cases
+    "supervision_received",
+    metadata,
+    *_order_columns(),
+    Column("issuer", Text, nullable=False),
+)
+
+supervision_counters = Table(
+    "supervision_counters",
+    metadata,
+    Column("year", Integer, primary_key=True),
+    Column("last_seq", BigInteger, nullable=False),
+)
