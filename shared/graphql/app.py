@@ -209,7 +209,7 @@ def create_tier_app(
         if on_shutdown_dispose:
             await service.engine.dispose()
 
-    return Starlette(
+    app = Starlette(
         routes=[
             Route("/nodes/{code}/graphql", NodeRoute(view), methods=["GET", "POST"]),
             Route("/nodes/{code}/messages", messages, methods=["POST"]),
@@ -219,6 +219,8 @@ def create_tier_app(
         ],
         lifespan=lifespan,
     )
+    app.state.service = service
+    return app
 
 
 def build_tier_app(

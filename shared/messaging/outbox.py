@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from shared.messaging.messages import Message, MessageKind
 from shared.persistence.tables import outbox
 
-MAX_BACKOFF = timedelta(minutes=5)
+MAX_BACKOFF = timedelta(seconds=30)  # a node back from a restart hears within half a minute
 
 
 async def enqueue(conn: AsyncConnection, message: Message) -> None:

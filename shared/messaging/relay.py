@@ -81,7 +81,6 @@ class Relay:
         """One batch of ``code``'s due messages; how many were delivered."""
         work = self.works[code]
         delivered = 0
-        failed = False
         async with work.db.begin() as conn:
             messages = await outbox.claim_due(conn, code, self.clock.now(), self.batch)
             for message in messages:
@@ -93,8 +92,8 @@ class Relay:
                 else:
                     await outbox.mark_failed(conn, message.id, now, error)
                     self.failed_attempts += 1
-                    failed = True
-            next_due = await outbox.next_due(conn) if failed else None
+            # Messages not due yet (backing off) need a timer, whatever happened in this round.
+            next_due = await outbox.next_due(conn)
         self.delivered += delivered
         if len(messages) == self.batch:
             self.wake(code)
