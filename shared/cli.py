@@ -8,20 +8,25 @@ import importlib
 import logging
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
+from strawberry.federation import Schema
 
 from shared.casework import CaseWork, FixedClock
-from shared.divisions import Tier, division_tree
+from shared.divisions import Tier, division_tree, tier_of
+from shared.graphql.app import create_service_app
 from shared.holidays import HolidayCalendar, default_calendar
 from shared.persistence.database import create_engine, describe, ensure_database, server_url
 from shared.persistence.migrate import migrate_nodes, schema_for
 from shared.persistence.repository import NodeDatabase, verify_log
+from shared.registry import NodeRegistry
 from shared.seed import plan_node, write_planned
+from shared.service import TierService
 from shared.settings import Settings
 
 log = logging.getLogger("xinfang")
@@ -29,10 +34,18 @@ log = logging.getLogger("xinfang")
 DEFAULT_PROVINCE = "53"  # Yunnan: the reference province (DESIGN.md)
 
 
-def tier_nodes(tier: Tier, province: str, only: Sequence[str] = ()) -> list[str]:
+ALL_TIERS = "all"
+
+
+def chosen_tiers(name: str) -> list[Tier]:
+    return list(Tier) if name == ALL_TIERS else [Tier(name.upper())]
+
+
+def tier_nodes(tiers: Sequence[Tier], province: str, only: Sequence[str] = ()) -> list[str]:
+    """The nodes to host: ``only`` when given, else every node of the tiers in the province."""
     if only:
         return list(only)
-    return [d.code for d in division_tree().province_nodes(province) if d.tier is tier]
+    return [d.code for d in division_tree().province_nodes(province) if d.tier in tiers]
 
 
 def load_calendar(settings: Settings) -> HolidayCalendar:
@@ -82,21 +95,40 @@ async def seed_nodes(
     return total
 
 
-def tier_app_factory(tier: Tier) -> Callable[..., Starlette]:
-    """The tier's app factory (tier folders depend on shared/, never the other way round)."""
-    name = tier.value.lower()
-    factory: Callable[..., Starlette] = getattr(
-        importlib.import_module(f"{name}.app"), f"create_{name}_app"
-    )
-    return factory
+def build_app(
+    engine: AsyncEngine, nodes: Sequence[str], settings: Settings, registry: NodeRegistry
+) -> Starlette:
+    """One process serving every given node, each with its tier's schema."""
+    calendar = load_calendar(settings)
+    parts: list[tuple[TierService, Schema]] = []
+    for tier in Tier:
+        hosted = [code for code in nodes if tier_of(code) is tier]
+        if not hosted:
+            continue
+        module = importlib.import_module(f"{tier.value.lower()}.schema")
+        service = TierService(
+            tier=tier,
+            engine=engine,
+            calendar=calendar,
+            person_key_secret=settings.person_key_secret,
+            registry=registry,
+        )
+        service.host(hosted)
+        parts.append((service, module.schema))
+    return create_service_app(parts)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     import uvicorn
 
     settings = Settings.from_env()
-    tier = Tier(args.tier.upper())
-    nodes = tier_nodes(tier, args.province, args.nodes)
+    nodes = tier_nodes(chosen_tiers(args.tier), args.province, args.nodes)
+    base = f"http://{args.host}:{args.port}"
+    registry = (
+        NodeRegistry.from_file(Path(args.registry))
+        if args.registry
+        else NodeRegistry(tiers=dict.fromkeys(Tier, base))
+    )
 
     async def prepare() -> str:
         url, engine = await prepare_database(settings, nodes)
@@ -114,19 +146,18 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     url = asyncio.run(prepare())
     engine = create_engine(url, settings.database_name)
-    app = tier_app_factory(tier)(
-        engine,
-        nodes,
-        calendar=load_calendar(settings),
-        person_key_secret=settings.person_key_secret,
-    )
-    base = f"http://{args.host}:{args.port}"
-    print(f"{tier.value.lower()} service: {len(nodes)} nodes of province {args.province}")
-    for code in nodes[:5]:
-        print(f"  {division_tree().name(code)} {base}/nodes/{code}/graphql")
-    if len(nodes) > 5:
-        print(f"  ... and {len(nodes) - 5} more: {base}/ lists them all")
-    print(f"health: {base}/health  ready: {base}/ready")
+    app = build_app(engine, nodes, settings, registry)
+    tree = division_tree()
+    print(f"serving {len(nodes)} nodes of province {args.province} ({tree.name(args.province)})")
+    for tier in Tier:
+        of_tier = [code for code in nodes if tier_of(code) is tier]
+        if of_tier:
+            first = of_tier[0]
+            print(
+                f"  {tier.value.lower():9} {len(of_tier):5} nodes, e.g. {tree.name(first)} "
+                f"{base}/nodes/{first}/graphql"
+            )
+    print(f"every node: {base}/   health: {base}/health   ready: {base}/ready")
     sys.stdout.flush()
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0
@@ -134,7 +165,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_seed(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
-    nodes = tier_nodes(Tier(args.tier.upper()), args.province, args.nodes)
+    nodes = tier_nodes(chosen_tiers(args.tier), args.province, args.nodes)
 
     async def run() -> int:
         _, engine = await prepare_database(settings, nodes)
@@ -158,7 +189,7 @@ def cmd_seed(args: argparse.Namespace) -> int:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
-    nodes = tier_nodes(Tier(args.tier.upper()), args.province, args.nodes)
+    nodes = tier_nodes(chosen_tiers(args.tier), args.province, args.nodes)
     calendar = load_calendar(settings)
 
     async def run() -> tuple[int, list[str]]:
@@ -196,7 +227,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     def node_options(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--tier", default="county", choices=[t.value.lower() for t in Tier])
+        p.add_argument(
+            "--tier", default=ALL_TIERS, choices=[ALL_TIERS, *(t.value.lower() for t in Tier)]
+        )
         p.add_argument("--province", default=DEFAULT_PROVINCE)
         p.add_argument("--nodes", nargs="*", default=[], help="only these node codes")
 
@@ -204,6 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
     node_options(run)
     run.add_argument("--host", default="127.0.0.1")
     run.add_argument("--port", type=int, default=8000)
+    run.add_argument("--registry", help="node registry JSON (default: this process serves all)")
     run.add_argument(
         "--cases-per-node",
         type=int,
@@ -230,11 +264,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    if words[:1] == ["bench"]:  # the bench has its own options: hand them over untouched
+        from bench.run import main as bench_main
+
+        return bench_main(words[1:])
+    args = build_parser().parse_args(words)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(name)s %(message)s",
     )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     handler = args.handler
     result: int = handler(args)
     return result

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 from graphql import GraphQLError
@@ -21,7 +21,7 @@ from strawberry.federation import Schema
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
-from shared.casework import Clock, SystemClock
+from shared.casework import CaseWork, Clock, SystemClock
 from shared.divisions import Tier, division_tree
 from shared.errors import DomainError, ErrorCode
 from shared.graphql.context import CaseLoaders, NodeContext
@@ -127,14 +127,22 @@ class NodeGraphQL(GraphQL[NodeContext, None]):
 
 
 class NodeRoute:
-    """Answers 404 for a node this service does not host; otherwise the GraphQL view."""
+    """Routes ``/nodes/{code}/...`` to the view of the service hosting ``code``; 404 when this
+    process hosts no such node."""
 
-    def __init__(self, view: NodeGraphQL) -> None:
-        self.view = view
+    def __init__(self, views: Sequence[NodeGraphQL]) -> None:
+        self.views = list(views)
+
+    def view_for(self, code: str) -> NodeGraphQL | None:
+        for view in self.views:
+            if view.service.node(code) is not None:
+                return view
+        return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         code = scope["path_params"]["code"]
-        if self.view.service.node(code) is None:
+        view = self.view_for(code)
+        if view is None:
             response = JSONResponse(
                 {
                     "errors": [
@@ -148,7 +156,7 @@ class NodeRoute:
             )
             await response(scope, receive, send)
             return
-        await self.view(scope, receive, send)
+        await view(scope, receive, send)
 
 
 def create_tier_app(
@@ -158,60 +166,87 @@ def create_tier_app(
     on_shutdown_dispose: bool = True,
     relay: bool = True,
 ) -> Starlette:
-    view = NodeGraphQL(schema, service)
+    return create_service_app(
+        [(service, schema)], on_shutdown_dispose=on_shutdown_dispose, relay=relay
+    )
+
+
+def create_service_app(
+    parts: Sequence[tuple[TierService, Schema]],
+    *,
+    on_shutdown_dispose: bool = True,
+    relay: bool = True,
+) -> Starlette:
+    """One ASGI app for the nodes of one or more tier services (one process, one port)."""
+    services = [service for service, _ in parts]
+    router = NodeRoute([NodeGraphQL(schema, service) for service, schema in parts])
+    engines = list({id(s.engine): s.engine for s in services}.values())
+
+    def hosting(code: str) -> tuple[TierService, CaseWork] | None:
+        for service in services:
+            found = service.node(code)
+            if found is not None:
+                return service, found[1]
+        return None
 
     async def health(request: Request) -> Response:
-        return JSONResponse({"status": "ok", "tier": service.tier.value})
+        return JSONResponse({"status": "ok", "tiers": [s.tier.value for s in services]})
 
     async def ready(request: Request) -> Response:
         try:
-            async with service.engine.connect() as conn:
-                await conn.execute(text("SELECT 1"))
+            for engine in engines:
+                async with engine.connect() as conn:
+                    await conn.execute(text("SELECT 1"))
         except Exception as error:  # any failure means "not ready"
             log.warning("not ready: %s", error)
             return JSONResponse({"status": "unavailable", "reason": "database"}, status_code=503)
-        return JSONResponse({"status": "ready", "nodes": len(service.works)})
+        return JSONResponse({"status": "ready", "nodes": sum(len(s.works) for s in services)})
 
     async def index(request: Request) -> Response:
         base = str(request.base_url).rstrip("/")
+        tree = division_tree()
         return JSONResponse(
             {
-                "tier": service.tier.value,
+                "tiers": [s.tier.value for s in services],
                 "nodes": [
                     {
                         "code": code,
-                        "name": division_tree().name(code),
+                        "name": tree.name(code),
+                        "tier": service.tier.value,
                         "graphql": f"{base}/nodes/{code}/graphql",
                     }
+                    for service in services
                     for code in service.works
                 ],
             }
         )
 
     async def messages(request: Request) -> Response:
-        found = service.node(request.path_params["code"])
+        found = hosting(request.path_params["code"])
         if found is None:
             return JSONResponse({"status": "unknown-node"}, status_code=404)
         try:
             message = Message.from_json(await request.json())
         except (ValueError, KeyError, TypeError) as error:
             return JSONResponse({"status": "malformed", "detail": str(error)}, status_code=400)
-        receipt, detail = await service.receive(found[1], message)
+        service, work = found
+        receipt, detail = await service.receive(work, message)
         return JSONResponse({"status": receipt.value, "detail": detail})
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        if relay:
-            async with service.running_relay():
-                yield
-        else:
+        async with AsyncExitStack() as stack:
+            if relay:
+                for service in services:
+                    await stack.enter_async_context(service.running_relay())
             yield
         if on_shutdown_dispose:
-            await service.engine.dispose()
+            for engine in engines:
+                await engine.dispose()
 
     app = Starlette(
         routes=[
-            Route("/nodes/{code}/graphql", NodeRoute(view), methods=["GET", "POST"]),
+            Route("/nodes/{code}/graphql", router, methods=["GET", "POST"]),
             Route("/nodes/{code}/messages", messages, methods=["POST"]),
             Route("/health", health),
             Route("/ready", ready),
@@ -219,7 +254,8 @@ def create_tier_app(
         ],
         lifespan=lifespan,
     )
-    app.state.service = service
+    app.state.services = services
+    app.state.service = services[0]
     return app
 
 

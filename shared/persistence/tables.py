@@ -106,7 +106,7 @@ case_events = Table(
 case_counters = Table(
     "case_counters",
     metadata,
-    Column("year", Integer, primary_key=True),
+    Column("year", Integer, primary_key=True, autoincrement=False),
     Column("last_seq", BigInteger, nullable=False),
 )
 
@@ -179,7 +179,7 @@ reviews = Table(
 review_counters = Table(
     "review_counters",
     metadata,
-    Column("year", Integer, primary_key=True),
+    Column("year", Integer, primary_key=True, autoincrement=False),
     Column("last_seq", BigInteger, nullable=False),
 )
 
@@ -220,6 +220,6 @@ supervision_received = Table(  # received by this node about its own cases
 supervision_counters = Table(
     "supervision_counters",
     metadata,
-    Column("year", Integer, primary_key=True),
+    Column("year", Integer, primary_key=True, autoincrement=False),
     Column("last_seq", BigInteger, nullable=False),
 )

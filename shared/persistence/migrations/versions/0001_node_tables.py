@@ -100,8 +100,9 @@ def upgrade() -> None:
         CREATE FUNCTION "{schema}".refuse_event_change() RETURNS trigger
         LANGUAGE plpgsql AS $$
         BEGIN
-            RAISE EXCEPTION 'case_events is append-only (% refused)', TG_OP
-                USING ERRCODE = 'insufficient_privilege';
+            RAISE EXCEPTION USING
+                MESSAGE = 'case_events is append-only (' || TG_OP || ' refused)',
+                ERRCODE = 'insufficient_privilege';
         END $$
         """
     )
@@ -115,7 +116,7 @@ def upgrade() -> None:
 
     op.create_table(
         "case_counters",
-        sa.Column("year", sa.Integer, primary_key=True),
+        sa.Column("year", sa.Integer, primary_key=True, autoincrement=False),
         sa.Column("last_seq", sa.BigInteger, nullable=False),
     )
 

@@ -43,7 +43,7 @@ def upgrade() -> None:
     op.create_index("reviews_status_due", "reviews", ["status", "due"])
     op.create_table(
         "review_counters",
-        sa.Column("year", sa.Integer, primary_key=True),
+        sa.Column("year", sa.Integer, primary_key=True, autoincrement=False),
         sa.Column("last_seq", sa.BigInteger, nullable=False),
     )
 

@@ -48,7 +48,7 @@ def upgrade() -> None:
     op.create_index("supervision_received_case", "supervision_received", ["case_id"])
     op.create_table(
         "supervision_counters",
-        sa.Column("year", sa.Integer, primary_key=True),
+        sa.Column("year", sa.Integer, primary_key=True, autoincrement=False),
         sa.Column("last_seq", sa.BigInteger, nullable=False),
     )
 

@@ -1,0 +1,414 @@
+"""Stage 3: run a query plan and shape the answer strictly per the client's operation.
+
+Fetch results are merged into one response tree keyed by the client's response keys (the
+planner keeps client aliases in subgraph operations). ``Flatten`` nodes collect the objects at
+their path, build one representation per object from the fetch's ``requires``, deduplicate
+them, send them in one ``_entities`` call (the fetcher may split it per service URL) and merge
+each entity back into every object that produced it. Subgraph errors are re-pathed into the
+client's terms. Finally the tree is *shaped*: walked along the client's operation in its field
+order, with its aliases and ``__typename``s, keeping only requested fields, and applying
+GraphQL's null propagation (a null in a non-null position nulls the nearest nullable parent).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from graphql import (
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLSchema,
+    is_abstract_type,
+    is_leaf_type,
+)
+
+from gateway.fetch import GraphQLErrorDict, SubgraphFetcher
+from gateway.operation import Field, InlineFragment, Selection, is_included
+from gateway.planner import (
+    FetchNode,
+    FlattenNode,
+    ParallelNode,
+    Path,
+    PlanNode,
+    QueryPlan,
+    SequenceNode,
+)
+
+__all__ = ["PlanExecutor", "shape_response"]
+
+ResponsePath = list[str | int]
+_INTROSPECTION_FIELDS = ("__schema", "__type")
+
+
+class PlanExecutor:
+    def __init__(self, schema: GraphQLSchema, fetcher: SubgraphFetcher) -> None:
+        self.schema = schema
+        self.fetcher = fetcher
+
+    async def execute(
+        self,
+        plan: QueryPlan,
+        variables: Mapping[str, Any],
+        coerced_variables: Mapping[str, Any],
+        *,
+        headers: Mapping[str, str] | None = None,
+        initial_data: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        run = _Run(self.fetcher, variables, headers)
+        run.data.update(initial_data or {})
+        if plan.node is not None:
+            await run.node(plan.node)
+        return shape_response(plan, self.schema, run.data, run.errors, coerced_variables)
+
+
+class _Run:
+    """The state of one execution: the merged response tree and the errors so far."""
+
+    def __init__(
+        self,
+        fetcher: SubgraphFetcher,
+        variables: Mapping[str, Any],
+        headers: Mapping[str, str] | None,
+    ) -> None:
+        self.fetcher = fetcher
+        self.variables = variables
+        self.headers = headers
+        self.data: dict[str, Any] = {}
+        self.errors: list[GraphQLErrorDict] = []
+
+    async def node(self, node: PlanNode) -> None:
+        if isinstance(node, SequenceNode):
+            for child in node.nodes:
+                await self.node(child)
+        elif isinstance(node, ParallelNode):
+            await asyncio.gather(*(self.node(child) for child in node.nodes))
+        elif isinstance(node, FlattenNode):
+            await self.entities(node.path, node.node)
+        else:
+            await self.root(node)
+
+    def _variables_for(self, fetch: FetchNode) -> dict[str, Any]:
+        return {n: self.variables[n] for n in fetch.variable_usages if n in self.variables}
+
+    async def root(self, fetch: FetchNode) -> None:
+        response = await self.fetcher.fetch(
+            fetch.subgraph, fetch.operation, self._variables_for(fetch), headers=self.headers
+        )
+        if response.failed:
+            for key in fetch.response_keys:
+                self.errors.append({**response.errors[0], "path": [key]})
+            return
+        if response.data:
+            _merge(self.data, response.data)
+        self.errors.extend(_client_error(e) for e in response.errors)
+
+    async def entities(self, path: Path, fetch: FetchNode) -> None:
+        objects = _objects_at(self.data, path)
+        representations: list[dict[str, Any]] = []
+        index_of: dict[str, int] = {}
+        targets: list[tuple[int, dict[str, Any], ResponsePath]] = []
+        for obj, obj_path in objects:
+            representation = _representation(obj, fetch.requires)
+            if representation is None:
+                continue
+            identity = json.dumps(representation, sort_keys=True, separators=(",", ":"))
+            if identity not in index_of:
+                index_of[identity] = len(representations)
+                representations.append(representation)
+            targets.append((index_of[identity], obj, obj_path))
+        if not representations:
+            return
+        assert fetch.representations_variable is not None
+        response = await self.fetcher.fetch_entities(
+            fetch.subgraph,
+            fetch.operation,
+            self._variables_for(fetch),
+            representations,
+            fetch.representations_variable,
+            headers=self.headers,
+        )
+        paths_of: dict[int, list[ResponsePath]] = {}
+        for index, obj, obj_path in targets:
+            paths_of.setdefault(index, []).append(obj_path)
+            entity = response.entities[index]
+            if entity is not None:
+                _merge(obj, entity)
+            if index in response.failures:
+                self.errors.append({**response.failures[index], "path": obj_path})
+        for error in response.errors:
+            error_path = error.get("path")
+            if (
+                isinstance(error_path, list)
+                and error_path[:1] == ["_entities"]
+                and len(error_path) >= 2
+            ):
+                for obj_path in paths_of.get(error_path[1], ()):
+                    self.errors.append(_client_error(error, [*obj_path, *error_path[2:]]))
+            else:
+                self.errors.append(_client_error(error))
+
+
+def _client_error(error: GraphQLErrorDict, path: ResponsePath | None = None) -> GraphQLErrorDict:
+    # Subgraph locations point into the subgraph operation, which the client never saw.
+    out = {k: v for k, v in error.items() if k not in ("locations", "path")}
+    new_path = path if path is not None else error.get("path")
+    if new_path is not None:
+        out["path"] = new_path
+    return out
+
+
+def _objects_at(data: dict[str, Any], path: Path) -> list[tuple[dict[str, Any], ResponsePath]]:
+    current: list[tuple[Any, ResponsePath]] = [(data, [])]
+    for element in path:
+        following: list[tuple[Any, ResponsePath]] = []
+        for value, value_path in current:
+            if element == "@":
+                if isinstance(value, list):
+                    following.extend(
+                        (item, [*value_path, i]) for i, item in enumerate(value) if item is not None
+                    )
+            elif element.startswith("|["):
+                if isinstance(value, dict) and value.get("__typename") in element[2:-1].split(","):
+                    following.append((value, value_path))
+            elif isinstance(value, dict) and value.get(element) is not None:
+                following.append((value[element], [*value_path, element]))
+        current = following
+    return [(v, p) for v, p in current if isinstance(v, dict)]
+
+
+class _Missing(Exception):
+    pass
+
+
+def _representation(
+    obj: Mapping[str, Any], requires: Sequence[InlineFragment]
+) -> dict[str, Any] | None:
+    typename = obj.get("__typename")
+    for fragment in requires:
+        if fragment.type_condition == typename:
+            try:
+                return _read(obj, fragment.selections)
+            except _Missing:
+                return None  # e.g. skipped by @skip/@include: this object needs no fetch
+    return None
+
+
+def _read(obj: Mapping[str, Any], selections: Sequence[Selection]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for sel in selections:
+        if isinstance(sel, InlineFragment):
+            if sel.type_condition in (None, obj.get("__typename")):
+                out.update(_read(obj, sel.selections))
+            continue
+        if sel.response_key not in obj:
+            raise _Missing(sel.response_key)
+        out[sel.name] = _read_value(obj[sel.response_key], sel.selections)
+    return out
+
+
+def _read_value(value: Any, selections: Sequence[Selection]) -> Any:
+    if not selections or value is None:
+        return value
+    if isinstance(value, list):
+        return [_read_value(item, selections) for item in value]
+    return _read(value, selections)
+
+
+def _merge(target: dict[str, Any], source: Mapping[str, Any]) -> None:
+    for key, value in source.items():
+        existing = target.get(key)
+        if isinstance(existing, dict) and isinstance(value, dict):
+            _merge(existing, value)
+        elif isinstance(existing, list) and isinstance(value, list) and len(existing) == len(value):
+            _merge_lists(existing, value)
+        else:
+            target[key] = value
+
+
+def _merge_lists(target: list[Any], source: list[Any]) -> None:
+    for i, (old, new) in enumerate(zip(target, source, strict=True)):
+        if isinstance(old, dict) and isinstance(new, dict):
+            _merge(old, new)
+        elif isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+            _merge_lists(old, new)
+        else:
+            target[i] = new
+
+
+# --- shaping ----------------------------------------------------------------------------------
+
+
+class _Propagate:
+    """A non-null field was null: its parent must become null."""
+
+
+_PROPAGATE = _Propagate()
+
+
+def shape_response(
+    plan: QueryPlan,
+    schema: GraphQLSchema,
+    data: Mapping[str, Any],
+    errors: list[GraphQLErrorDict],
+    variables: Mapping[str, Any],
+) -> dict[str, Any]:
+    root = schema.get_type(plan.root_type)
+    assert isinstance(root, GraphQLObjectType)
+    shaper = _Shaper(schema, variables, errors)
+    shaped = shaper.object(root, data, plan.operation.selections, [])
+    result: dict[str, Any] = {}
+    all_errors = _dedupe([*errors, *shaper.null_errors])
+    if all_errors:
+        result["errors"] = all_errors
+    result["data"] = None if isinstance(shaped, _Propagate) else shaped
+    return result
+
+
+def _dedupe(errors: list[GraphQLErrorDict]) -> list[GraphQLErrorDict]:
+    seen: set[str] = set()
+    out: list[GraphQLErrorDict] = []
+    for error in errors:
+        identity = json.dumps(error, sort_keys=True, default=str)
+        if identity not in seen:
+            seen.add(identity)
+            out.append(error)
+    return out
+
+
+class _Shaper:
+    def __init__(
+        self, schema: GraphQLSchema, variables: Mapping[str, Any], errors: list[GraphQLErrorDict]
+    ) -> None:
+        self.schema = schema
+        self.variables = variables
+        self.null_errors: list[GraphQLErrorDict] = []
+        self._error_paths: set[tuple[str | int, ...]] = set()
+        self._below: set[tuple[str | int, ...]] = set()
+        for error in errors:
+            path = error.get("path")
+            if isinstance(path, list):
+                self._error_paths.add(tuple(path))
+                self._below.update(tuple(path[:i]) for i in range(len(path) + 1))
+
+    def _has_error_near(self, path: ResponsePath) -> bool:
+        key = tuple(path)
+        return key in self._below or any(key[:i] in self._error_paths for i in range(len(key)))
+
+    def object(
+        self,
+        object_type: GraphQLObjectType,
+        value: Mapping[str, Any],
+        selections: Sequence[Selection],
+        path: ResponsePath,
+    ) -> dict[str, Any] | _Propagate:
+        fields: dict[str, list[Field]] = {}
+        self._collect(object_type.name, selections, fields)
+        out: dict[str, Any] = {}
+        for key, same_key in fields.items():
+            first = same_key[0]
+            if first.name == "__typename":
+                out[key] = object_type.name
+                continue
+            if first.name in _INTROSPECTION_FIELDS:
+                out[key] = value.get(key)
+                continue
+            definition = object_type.fields[first.name]
+            sub = tuple(s for f in same_key for s in f.selections)
+            completed = self.value(
+                definition.type, value.get(key), sub, [*path, key], (object_type.name, first.name)
+            )
+            if isinstance(completed, _Propagate):
+                return _PROPAGATE
+            out[key] = completed
+        return out
+
+    def value(
+        self,
+        value_type: GraphQLOutputType,
+        value: Any,
+        selections: Sequence[Selection],
+        path: ResponsePath,
+        coordinate: tuple[str, str],
+    ) -> Any:
+        if isinstance(value_type, GraphQLNonNull):
+            completed = self.value(value_type.of_type, value, selections, path, coordinate)
+            if completed is None:
+                if not self._has_error_near(path):
+                    self.null_errors.append(
+                        {
+                            "message": "Cannot return null for non-nullable field "
+                            f"{coordinate[0]}.{coordinate[1]}.",
+                            "path": path,
+                        }
+                    )
+                return _PROPAGATE
+            return completed
+        completed = self._nullable(value_type, value, selections, path, coordinate)
+        return None if isinstance(completed, _Propagate) else completed
+
+    def _nullable(
+        self,
+        value_type: GraphQLOutputType,
+        value: Any,
+        selections: Sequence[Selection],
+        path: ResponsePath,
+        coordinate: tuple[str, str],
+    ) -> Any:
+        if value is None:
+            return None
+        if isinstance(value_type, GraphQLList):
+            if not isinstance(value, list):
+                return None
+            items = []
+            for i, item in enumerate(value):
+                completed = self.value(value_type.of_type, item, selections, [*path, i], coordinate)
+                if isinstance(completed, _Propagate):
+                    return _PROPAGATE
+                items.append(completed)
+            return items
+        if is_leaf_type(value_type):
+            return value
+        if not isinstance(value, dict):
+            return None
+        runtime: object = value_type
+        if is_abstract_type(value_type):
+            runtime = self.schema.get_type(str(value.get("__typename")))
+            if not isinstance(runtime, GraphQLObjectType) or not self.schema.is_sub_type(
+                value_type, runtime
+            ):
+                self.null_errors.append(
+                    {
+                        "message": f"Abstract type {value_type} resolved to an unknown type.",
+                        "path": path,
+                    }
+                )
+                return None
+        assert isinstance(runtime, GraphQLObjectType)
+        return self.object(runtime, value, selections, path)
+
+    def _collect(
+        self, type_name: str, selections: Sequence[Selection], out: dict[str, list[Field]]
+    ) -> None:
+        for sel in selections:
+            if not is_included(sel.directives, self.variables):
+                continue
+            if isinstance(sel, Field):
+                out.setdefault(sel.response_key, []).append(sel)
+            elif self._applies(sel.type_condition, type_name):
+                self._collect(type_name, sel.selections, out)
+
+    def _applies(self, type_condition: str | None, type_name: str) -> bool:
+        if type_condition is None or type_condition == type_name:
+            return True
+        condition = self.schema.get_type(type_condition)
+        runtime = self.schema.get_type(type_name)
+        return (
+            is_abstract_type(condition)
+            and isinstance(runtime, GraphQLObjectType)
+            and self.schema.is_sub_type(condition, runtime)
+        )

@@ -1,0 +1,225 @@
+"""Stage 4: subgraph fetches over HTTP (one pooled keep-alive client per gateway).
+
+Every failure of the transport (connection refused, timeout, a non-GraphQL answer) becomes a
+GraphQL error with ``extensions.code = "SUBGRAPH_UNAVAILABLE"`` naming the subgraph: the
+gateway answers with partial data, never with an HTTP 500.
+
+Where requests go is the ``Router``'s decision. The default routes every subgraph to its URL in
+the supergraph. Key-routed shards plug in here: a router that sends each representation of an
+entity fetch to the node whose division code prefixes its key returns one ``RoutedBatch`` per
+service URL; the fetcher runs the batches in parallel and stitches the results back in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import httpx
+
+__all__ = [
+    "SUBGRAPH_UNAVAILABLE",
+    "EntitiesResponse",
+    "RoutedBatch",
+    "Router",
+    "StaticRouter",
+    "SubgraphFetcher",
+    "SubgraphResponse",
+    "unavailable_error",
+]
+
+SUBGRAPH_UNAVAILABLE = "SUBGRAPH_UNAVAILABLE"
+Representation = Mapping[str, Any]
+GraphQLErrorDict = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RoutedBatch:
+    """Representations (by their positions in the fetch) that go to one service URL."""
+
+    url: str
+    positions: tuple[int, ...]
+    # What the errors of this batch should name when it fails (e.g. jurisdiction codes).
+    labels: tuple[str, ...] = ()
+
+
+class Router(Protocol):
+    def url_for(self, subgraph: str) -> str:
+        """The URL of a root (non-entity) fetch to ``subgraph``."""
+        ...
+
+    def route_entities(
+        self, subgraph: str, representations: Sequence[Representation]
+    ) -> Sequence[RoutedBatch]:
+        """Group an entity fetch's representations per service URL."""
+        ...
+
+
+@dataclass(frozen=True)
+class StaticRouter:
+    """One URL per subgraph: the supergraph's ``@join__graph(url:)`` (or overrides)."""
+
+    urls: Mapping[str, str]
+
+    def url_for(self, subgraph: str) -> str:
+        return self.urls[subgraph]
+
+    def route_entities(
+        self, subgraph: str, representations: Sequence[Representation]
+    ) -> Sequence[RoutedBatch]:
+        return [RoutedBatch(self.urls[subgraph], tuple(range(len(representations))))]
+
+
+@dataclass
+class SubgraphResponse:
+    data: dict[str, Any] | None
+    errors: list[GraphQLErrorDict] = field(default_factory=list)
+    # True when the subgraph could not be asked or did not answer in GraphQL.
+    failed: bool = False
+
+
+@dataclass
+class EntitiesResponse:
+    entities: list[dict[str, Any] | None]  # aligned with the representations sent
+    # Errors from the subgraphs, paths still ``["_entities", i, ...]`` in the fetch's positions.
+    errors: list[GraphQLErrorDict] = field(default_factory=list)
+    # Positions whose batch failed as a whole (transport), with the error for each.
+    failures: dict[int, GraphQLErrorDict] = field(default_factory=dict)
+
+
+def unavailable_error(subgraph: str, reason: str, **extra: Any) -> GraphQLErrorDict:
+    return {
+        "message": f"Subgraph '{subgraph}' is unavailable: {reason}",
+        "extensions": {"code": SUBGRAPH_UNAVAILABLE, "serviceName": subgraph, **extra},
+    }
+
+
+class SubgraphFetcher:
+    def __init__(
+        self,
+        router: Router,
+        *,
+        timeout: float = 10.0,
+        timeouts: Mapping[str, float] | None = None,
+        client: httpx.AsyncClient | None = None,
+        max_connections: int = 100,
+    ) -> None:
+        self.router = router
+        self.timeout = timeout
+        self.timeouts = dict(timeouts or {})
+        self._own_client = client is None
+        self.client = client or httpx.AsyncClient(
+            http1=True,
+            http2=False,
+            limits=httpx.Limits(
+                max_connections=max_connections, max_keepalive_connections=max_connections
+            ),
+        )
+
+    async def aclose(self) -> None:
+        if self._own_client:
+            await self.client.aclose()
+
+    async def fetch(
+        self,
+        subgraph: str,
+        query: str,
+        variables: Mapping[str, Any],
+        *,
+        headers: Mapping[str, str] | None = None,
+    ) -> SubgraphResponse:
+        return await self._post(subgraph, self.router.url_for(subgraph), query, variables, headers)
+
+    async def fetch_entities(
+        self,
+        subgraph: str,
+        query: str,
+        variables: Mapping[str, Any],
+        representations: Sequence[Representation],
+        representations_variable: str = "representations",
+        *,
+        headers: Mapping[str, str] | None = None,
+    ) -> EntitiesResponse:
+        batches = self.router.route_entities(subgraph, representations)
+        responses = await asyncio.gather(
+            *(
+                self._post(
+                    subgraph,
+                    batch.url,
+                    query,
+                    {
+                        **variables,
+                        representations_variable: [representations[i] for i in batch.positions],
+                    },
+                    headers,
+                )
+                for batch in batches
+            )
+        )
+        result = EntitiesResponse(entities=[None] * len(representations))
+        for batch, response in zip(batches, responses, strict=True):
+            if response.failed:
+                for error in response.errors:
+                    if batch.labels:
+                        error.setdefault("extensions", {})["nodes"] = list(batch.labels)
+                for position in batch.positions:
+                    result.failures[position] = response.errors[0]
+                continue
+            entities = (response.data or {}).get("_entities")
+            if isinstance(entities, list):
+                for local, position in enumerate(batch.positions):
+                    if local < len(entities) and isinstance(entities[local], dict):
+                        result.entities[position] = entities[local]
+            result.errors.extend(_reindex(error, batch.positions) for error in response.errors)
+        return result
+
+    async def _post(
+        self,
+        subgraph: str,
+        url: str,
+        query: str,
+        variables: Mapping[str, Any],
+        headers: Mapping[str, str] | None,
+    ) -> SubgraphResponse:
+        timeout = self.timeouts.get(subgraph, self.timeout)
+        try:
+            response = await self.client.post(
+                url,
+                json={"query": query, "variables": dict(variables)},
+                headers={"accept": "application/json", **(headers or {})},
+                timeout=timeout,
+            )
+        except httpx.TimeoutException:
+            return _failure(subgraph, f"no answer within {timeout:g} s")
+        except httpx.HTTPError as exc:
+            return _failure(subgraph, type(exc).__name__)
+        try:
+            body = response.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            body = None
+        if not isinstance(body, dict) or not ("data" in body or "errors" in body):
+            return _failure(subgraph, f"HTTP {response.status_code} without a GraphQL body")
+        data = body.get("data")
+        errors = [e for e in body.get("errors") or () if isinstance(e, dict)]
+        return SubgraphResponse(data if isinstance(data, dict) else None, errors)
+
+
+def _failure(subgraph: str, reason: str) -> SubgraphResponse:
+    # The URL stays out of the error: clients should not learn the internal topology.
+    return SubgraphResponse(None, [unavailable_error(subgraph, reason)], failed=True)
+
+
+def _reindex(error: GraphQLErrorDict, positions: Sequence[int]) -> GraphQLErrorDict:
+    path = error.get("path")
+    if (
+        isinstance(path, list)
+        and len(path) >= 2
+        and path[0] == "_entities"
+        and isinstance(path[1], int)
+        and path[1] < len(positions)
+    ):
+        return {**error, "path": ["_entities", positions[path[1]], *path[2:]]}
+    return error

@@ -1,0 +1,177 @@
+"""The request pipeline: parse/validate -> plan -> execute -> (fetch), one hook point each.
+
+``Gateway.handle`` turns one GraphQL-over-HTTP request body into a status code and a JSON
+body. Request errors carry ``extensions.code`` as Apollo's servers do
+(``GRAPHQL_PARSE_FAILED``, ``GRAPHQL_VALIDATION_FAILED``, ``BAD_USER_INPUT``, ...); subgraph
+failures never raise past ``execute``: they come back as partial data and errors.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    GraphQLError,
+    GraphQLSyntaxError,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+    execute_sync,
+    parse,
+    validate,
+)
+from graphql.execution.values import get_variable_values
+
+from gateway.execution import PlanExecutor
+from gateway.fetch import SubgraphFetcher
+from gateway.operation import OperationError, select_operation
+from gateway.planner import PlanningError, QueryPlanner
+from gateway.supergraph import Supergraph
+
+__all__ = ["Gateway", "GatewayResponse"]
+
+Body = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class GatewayResponse:
+    status: int
+    body: Body
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    document: DocumentNode | None
+    digest: str
+    errors: tuple[Body, ...]
+
+
+class Gateway:
+    def __init__(
+        self,
+        supergraph: Supergraph,
+        fetcher: SubgraphFetcher,
+        *,
+        document_cache_size: int = 1024,
+    ) -> None:
+        self.supergraph = supergraph
+        self.schema = supergraph.api_schema
+        self.fetcher = fetcher
+        self.planner = QueryPlanner(supergraph)
+        self.executor = PlanExecutor(self.schema, fetcher)
+        self._documents: OrderedDict[str, _Parsed] = OrderedDict()
+        self._document_cache_size = document_cache_size
+
+    async def handle(
+        self,
+        payload: Any,
+        *,
+        headers: Mapping[str, str] | None = None,
+        allow_mutations: bool = True,
+    ) -> GatewayResponse:
+        if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
+            return _request_error(
+                400, "BAD_REQUEST", "A JSON body with a 'query' string is required."
+            )
+        variables = payload.get("variables") or {}
+        operation_name = payload.get("operationName")
+        if not isinstance(variables, dict) or not (
+            operation_name is None or isinstance(operation_name, str)
+        ):
+            return _request_error(
+                400, "BAD_REQUEST", "'variables' must be an object, 'operationName' a string."
+            )
+
+        parsed = self._parse_and_validate(payload["query"])
+        if parsed.document is None or parsed.errors:
+            return GatewayResponse(400, {"errors": list(parsed.errors)})
+        document = parsed.document
+        try:
+            operation = select_operation(document, operation_name)
+        except OperationError as exc:
+            return _request_error(400, "OPERATION_RESOLUTION_FAILURE", str(exc))
+        if operation.operation == OperationType.SUBSCRIPTION:
+            return _request_error(400, "BAD_REQUEST", "Subscriptions are not supported.")
+        if operation.operation == OperationType.MUTATION and not allow_mutations:
+            return _request_error(405, "BAD_REQUEST", "Mutations need a POST request.")
+
+        coerced = get_variable_values(self.schema, operation.variable_definitions or (), variables)
+        if isinstance(coerced, list):
+            return GatewayResponse(400, {"errors": [_coded(e, "BAD_USER_INPUT") for e in coerced]})
+
+        try:
+            plan = self.planner.plan(document, operation_name, document_hash=parsed.digest)
+        except PlanningError as exc:
+            return _request_error(200, "QUERY_PLANNING_FAILED", str(exc), data=True)
+        introspection = self._introspect(document, operation, variables)
+        body = await self.executor.execute(
+            plan, variables, coerced.coerced, headers=headers, initial_data=introspection
+        )
+        return GatewayResponse(200, body)
+
+    def _parse_and_validate(self, query: str) -> _Parsed:
+        digest = hashlib.sha256(query.encode()).hexdigest()
+        cached = self._documents.get(digest)
+        if cached is not None:
+            self._documents.move_to_end(digest)
+            return cached
+        try:
+            document = parse(query)
+        except GraphQLSyntaxError as exc:
+            parsed = _Parsed(None, digest, (_coded(exc, "GRAPHQL_PARSE_FAILED"),))
+        else:
+            errors = validate(self.schema, document)
+            coded = tuple(_coded(e, "GRAPHQL_VALIDATION_FAILED") for e in errors)
+            parsed = _Parsed(document, digest, coded)
+        self._documents[digest] = parsed
+        if len(self._documents) > self._document_cache_size:
+            self._documents.popitem(last=False)
+        return parsed
+
+    def _introspect(
+        self,
+        document: DocumentNode,
+        operation: OperationDefinitionNode,
+        variables: Mapping[str, Any],
+    ) -> dict[str, Any] | None:
+        """Answer root ``__schema``/``__type`` fields from the API schema itself."""
+        fields = tuple(
+            s
+            for s in operation.selection_set.selections
+            if isinstance(s, FieldNode) and s.name.value in ("__schema", "__type")
+        )
+        if not fields:
+            return None
+        only = OperationDefinitionNode(
+            operation=operation.operation,
+            name=operation.name,
+            variable_definitions=operation.variable_definitions,
+            directives=operation.directives,
+            selection_set=SelectionSetNode(selections=fields),
+        )
+        others = tuple(
+            d for d in document.definitions if not isinstance(d, OperationDefinitionNode)
+        )
+        result = execute_sync(
+            self.schema, DocumentNode(definitions=(only, *others)), variable_values=dict(variables)
+        )
+        return result.data
+
+
+def _coded(error: GraphQLError, code: str) -> Body:
+    formatted: Body = dict(error.formatted)
+    formatted["extensions"] = {**(formatted.get("extensions") or {}), "code": code}
+    return formatted
+
+
+def _request_error(status: int, code: str, message: str, *, data: bool = False) -> GatewayResponse:
+    body: Body = {"errors": [{"message": message, "extensions": {"code": code}}]}
+    if data:
+        body["data"] = None
+    return GatewayResponse(status, body)

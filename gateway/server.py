@@ -1,0 +1,154 @@
+"""The gateway's HTTP face: ``POST /graphql``, GraphiQL on ``GET /graphql``, health probes.
+
+``create_gateway_app`` loads the supergraph eagerly (a bad SDL fails at start, not at the
+first request); the HTTP client to the subgraphs is built in the lifespan and closed with it.
+``main`` is the command line: ``xinfang gateway --supergraph PATH [--host H] [--port N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+from strawberry.http.ides import get_graphql_ide_html
+
+from gateway.fetch import Router, StaticRouter, SubgraphFetcher
+from gateway.pipeline import Gateway
+from gateway.supergraph import load_supergraph
+
+__all__ = ["DEFAULT_FORWARDED_HEADERS", "create_gateway_app", "main"]
+
+DEFAULT_FORWARDED_HEADERS = ("authorization", "traceparent", "tracestate")
+
+
+def create_gateway_app(
+    supergraph_sdl: str,
+    *,
+    timeout: float = 10.0,
+    subgraph_timeouts: Mapping[str, float] | None = None,
+    subgraph_urls: Mapping[str, str] | None = None,
+    router: Router | None = None,
+    forwarded_headers: Sequence[str] = DEFAULT_FORWARDED_HEADERS,
+) -> Starlette:
+    """A Starlette app serving the supergraph.
+
+    ``subgraph_urls`` overrides URLs from the supergraph (per subgraph name); ``router``
+    replaces URL selection entirely (the seam for key-routed shards).
+    """
+    supergraph = load_supergraph(supergraph_sdl)
+    urls = {**supergraph.subgraph_urls(), **(subgraph_urls or {})}
+    chosen_router: Router = router or StaticRouter(urls)
+    forwarded = tuple(h.lower() for h in forwarded_headers)
+    holder: dict[str, Gateway] = {}
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        fetcher = SubgraphFetcher(chosen_router, timeout=timeout, timeouts=subgraph_timeouts)
+        holder["gateway"] = Gateway(supergraph, fetcher)
+        app.state.gateway = holder["gateway"]
+        try:
+            yield
+        finally:
+            holder.clear()
+            await fetcher.aclose()
+
+    async def graphql_post(request: Request) -> Response:
+        gateway = holder.get("gateway")
+        if gateway is None:
+            return _not_ready()
+        try:
+            payload: Any = await request.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            payload = None
+        return await _answer(gateway, payload, request, forwarded, allow_mutations=True)
+
+    async def graphql_get(request: Request) -> Response:
+        if "text/html" in request.headers.get("accept", "") and "query" not in request.query_params:
+            return HTMLResponse(get_graphql_ide_html("graphiql"))
+        gateway = holder.get("gateway")
+        if gateway is None:
+            return _not_ready()
+        params = request.query_params
+        payload: dict[str, Any] = {
+            "query": params.get("query"),
+            "operationName": params.get("operationName"),
+        }
+        if params.get("variables"):
+            try:
+                payload["variables"] = json.loads(params["variables"])
+            except json.JSONDecodeError:
+                payload["variables"] = "invalid"
+        return await _answer(gateway, payload, request, forwarded, allow_mutations=False)
+
+    async def health(_: Request) -> Response:
+        return PlainTextResponse("ok")
+
+    async def ready(_: Request) -> Response:
+        if "gateway" in holder:
+            return PlainTextResponse("ready")
+        return PlainTextResponse("not ready", status_code=503)
+
+    return Starlette(
+        routes=[
+            Route("/graphql", graphql_post, methods=["POST"]),
+            Route("/graphql", graphql_get, methods=["GET"]),
+            Route("/health", health, methods=["GET"]),
+            Route("/ready", ready, methods=["GET"]),
+        ],
+        lifespan=lifespan,
+    )
+
+
+async def _answer(
+    gateway: Gateway,
+    payload: Any,
+    request: Request,
+    forwarded: Sequence[str],
+    *,
+    allow_mutations: bool,
+) -> Response:
+    headers = {name: request.headers[name] for name in forwarded if name in request.headers}
+    result = await gateway.handle(payload, headers=headers, allow_mutations=allow_mutations)
+    return JSONResponse(result.body, status_code=result.status)
+
+
+def _not_ready() -> Response:
+    body = {
+        "errors": [{"message": "The gateway is starting.", "extensions": {"code": "NOT_READY"}}]
+    }
+    return JSONResponse(body, status_code=503)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="xinfang gateway", description="Serve a Federation v2 supergraph over HTTP."
+    )
+    parser.add_argument("--supergraph", required=True, type=Path, help="supergraph SDL file")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=4000)
+    parser.add_argument(
+        "--timeout", type=float, default=10.0, help="per-subgraph request timeout, seconds"
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    import uvicorn
+
+    args = build_parser().parse_args(argv)
+    app = create_gateway_app(args.supergraph.read_text(encoding="utf-8"), timeout=args.timeout)
+    print(f"gateway: http://{args.host}:{args.port}/graphql", flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
