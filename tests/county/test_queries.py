@@ -305,7 +305,7 @@ async def test_the_three_rates_backlog_and_overdue_are_computed_as_by_hand(
 async def test_health_answers_200(client: httpx.AsyncClient) -> None:
     response = await client.get("/health")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "tier": "COUNTY"}
+    assert response.json() == {"status": "ok", "tiers": ["COUNTY"]}
 
 
 async def test_ready_answers_200_after_asking_the_database(
@@ -358,7 +358,8 @@ async def test_the_index_lists_the_hosted_nodes(client: httpx.AsyncClient) -> No
     response = await client.get("/")
     assert response.status_code == 200
     body = response.json()
-    assert body["tier"] == "COUNTY"
+    assert body["tiers"] == ["COUNTY"]
+    assert {node["tier"] for node in body["nodes"]} == {"COUNTY"}
     assert [node["code"] for node in body["nodes"]] == TEST_COUNTIES
     assert body["nodes"][0]["name"] == "五华区"
     assert body["nodes"][0]["graphql"].endswith("/nodes/530102/graphql")
