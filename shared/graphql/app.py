@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
-from typing import Any
+from typing import Any, Protocol
 
 from graphql import GraphQLError
 from sqlalchemy import text
@@ -282,3 +282,46 @@ def build_tier_app(
     )
     service.host(nodes)
     return create_tier_app(service, schema, relay=relay)
+
+
+class TierAppFactory(Protocol):
+    def __call__(
+        self,
+        engine: AsyncEngine,
+        nodes: Sequence[str],
+        *,
+        calendar: HolidayCalendar,
+        person_key_secret: bytes,
+        clock: Clock | None = None,
+        registry: NodeRegistry | None = None,
+        relay: bool = True,
+    ) -> Starlette: ...
+
+
+def tier_app_factory(tier: Tier, schema: Schema) -> TierAppFactory:
+    """The ``create_<tier>_app`` of a tier folder: its schema, served for its nodes."""
+
+    def create(
+        engine: AsyncEngine,
+        nodes: Sequence[str],
+        *,
+        calendar: HolidayCalendar,
+        person_key_secret: bytes,
+        clock: Clock | None = None,
+        registry: NodeRegistry | None = None,
+        relay: bool = True,
+    ) -> Starlette:
+        return build_tier_app(
+            tier,
+            schema,
+            engine,
+            nodes,
+            calendar=calendar,
+            person_key_secret=person_key_secret,
+            clock=clock,
+            registry=registry,
+            relay=relay,
+        )
+
+    create.__name__ = f"create_{tier.value.lower()}_app"
+    return create
