@@ -215,6 +215,18 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 1 if bad else 0
 
 
+def cmd_compose(args: argparse.Namespace) -> int:
+    from gateway.compose import main as compose_main
+
+    return compose_main(args.rest)
+
+
+def cmd_gateway(args: argparse.Namespace) -> int:
+    from gateway.server import main as gateway_main
+
+    return gateway_main(args.rest)
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from bench.run import main as bench_main
 
@@ -257,6 +269,16 @@ def build_parser() -> argparse.ArgumentParser:
     node_options(verify)
     verify.set_defaults(handler=cmd_verify)
 
+    compose = sub.add_parser(
+        "compose", help="write each tier's SDL and compose the supergraph (--check: verify)"
+    )
+    compose.add_argument("rest", nargs=argparse.REMAINDER)
+    compose.set_defaults(handler=cmd_compose)
+
+    gateway = sub.add_parser("gateway", help="serve a supergraph: the federation gateway")
+    gateway.add_argument("rest", nargs=argparse.REMAINDER)
+    gateway.set_defaults(handler=cmd_gateway)
+
     bench = sub.add_parser("bench", help="run the benchmarks in bench/ and print a table")
     bench.add_argument("rest", nargs=argparse.REMAINDER)
     bench.set_defaults(handler=cmd_bench)
@@ -265,10 +287,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     words = list(sys.argv[1:] if argv is None else argv)
-    if words[:1] == ["bench"]:  # the bench has its own options: hand them over untouched
+    # These have their own options: hand them over untouched (so `--help` is theirs too).
+    if words[:1] == ["bench"]:
         from bench.run import main as bench_main
 
         return bench_main(words[1:])
+    if words[:1] == ["compose"]:
+        from gateway.compose import main as compose_main
+
+        return compose_main(words[1:])
+    if words[:1] == ["gateway"]:
+        from gateway.server import main as gateway_main
+
+        return gateway_main(words[1:])
     args = build_parser().parse_args(words)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,

@@ -9,7 +9,9 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.federation import Schema
+from strawberry.federation.schema_directives import Shareable
 from strawberry.types import ExecutionContext
+from strawberry.types.base import StrawberryObjectDefinition
 
 from shared.casework import PetitionInput, parse_case_id
 from shared.errors import DomainError, bad_input
@@ -251,13 +253,35 @@ def build_schema(
     """A tier's Federation v2 schema from its query and mutation mixins."""
     query = strawberry.type(type("Query", tuple(queries), {}))
     mutation = strawberry.type(type("Mutation", tuple(mutations), {}))
-    return NodeSchema(
+    schema = NodeSchema(
         query=query,
         mutation=mutation,
         types=[Case, Jurisdiction, *extra_types],
         extensions=[ParserCache, ValidationCache],
-        federation_version="2.11",
+        # The newest version the ecosystem's composer and @apollo/gateway both read.
+        federation_version="2.9",
     )
+    share_every_object_type(schema)
+    return schema
+
+
+def share_every_object_type(schema: Schema) -> None:
+    """Mark every object type ``@shareable``, the root types too.
+
+    All four tiers serve the same case engine, so the same types and root fields stand in
+    every tier's subgraph and any of them can resolve them; which *node* answers is the key
+    router's business (docs/adr/0005-one-engine-four-subgraphs.md). The mark is added to the
+    definitions strawberry prints from, so ``_service { sdl }`` carries it too.
+    """
+    for graphql_type in schema.schema_converter.type_map.values():
+        definition = graphql_type.definition
+        if not isinstance(definition, StrawberryObjectDefinition):
+            continue
+        if definition.is_input or definition.is_interface:
+            continue
+        directives = list(definition.directives or ())
+        if not any(isinstance(d, Shareable) for d in directives):
+            definition.directives = [*directives, Shareable()]
 
 
 __all__ = ["CaseMutations", "CaseQueries", "bad_input", "build_schema"]
