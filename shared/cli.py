@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
+import json
 import logging
 import sys
 import time
@@ -227,6 +228,42 @@ def cmd_gateway(args: argparse.Namespace) -> int:
     return gateway_main(args.rest)
 
 
+def cmd_token(args: argparse.Namespace) -> int:
+    from shared.auth import AuthSettings, Role, SigningKey
+
+    settings = Settings.from_env()
+    folder = Path(args.keys) if args.keys else settings.data_dir / "keys"
+    if (folder / "signing-key.pem").is_file():
+        key = SigningKey.load(folder)
+    else:
+        key = SigningKey.generate(args.algorithm)
+        key.save(folder)
+        print(f"new {key.algorithm} signing key {key.kid}: {folder}/", file=sys.stderr)
+    if args.print_jwks:
+        print(json.dumps(key.jwks(), indent=2))
+        return 0
+    if not args.jurisdiction or not args.role:
+        print("xinfang token: --jurisdiction and at least one --role are needed", file=sys.stderr)
+        return 2
+    if division_tree().get(args.jurisdiction) is None:
+        print(f"xinfang token: no jurisdiction {args.jurisdiction}", file=sys.stderr)
+        return 2
+    auth = AuthSettings.from_env()
+    roles = [Role(r) for r in args.role]
+    subject = args.sub or f"demo-{roles[0].value}@{args.jurisdiction}"
+    print(
+        key.mint(
+            subject=subject,
+            jurisdiction=args.jurisdiction,
+            roles=roles,
+            issuer=auth.issuer,
+            audience=auth.audience,
+            ttl=args.ttl,
+        )
+    )
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from bench.run import main as bench_main
 
@@ -278,6 +315,23 @@ def build_parser() -> argparse.ArgumentParser:
     gateway = sub.add_parser("gateway", help="serve a supergraph: the federation gateway")
     gateway.add_argument("rest", nargs=argparse.REMAINDER)
     gateway.set_defaults(handler=cmd_gateway)
+
+    token = sub.add_parser(
+        "token",
+        help="mint a JWT from the local demo key (made under .data/keys/ on first use)",
+        description="Mint a token for the demo and tests. Its public key set is "
+        "<keys>/jwks.json: point XINFANG_JWKS at it (a real identity provider: its issuer URL).",
+    )
+    token.add_argument("--jurisdiction", help="the user's division code, e.g. 5301")
+    token.add_argument(
+        "--role", action="append", choices=["leader", "handler", "analyst", "auditor"]
+    )
+    token.add_argument("--sub", help="the subject (default: demo-<role>@<jurisdiction>)")
+    token.add_argument("--ttl", type=float, default=8 * 3600, help="seconds (default 8 h)")
+    token.add_argument("--keys", help="key folder (default: $XINFANG_DATA_DIR/keys)")
+    token.add_argument("--algorithm", choices=["ES256", "RS256"], default="ES256")
+    token.add_argument("--print-jwks", action="store_true", help="print the public key set")
+    token.set_defaults(handler=cmd_token)
 
     bench = sub.add_parser("bench", help="run the benchmarks in bench/ and print a table")
     bench.add_argument("rest", nargs=argparse.REMAINDER)
