@@ -20,6 +20,7 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Route
 from strawberry.http.ides import get_graphql_ide_html
 
+from gateway.dashboard import dashboard_routes
 from gateway.fetch import Router, StaticRouter, SubgraphFetcher
 from gateway.pipeline import Gateway
 from gateway.supergraph import load_supergraph
@@ -102,6 +103,7 @@ def create_gateway_app(
             Route("/graphql", graphql_get, methods=["GET"]),
             Route("/health", health, methods=["GET"]),
             Route("/ready", ready, methods=["GET"]),
+            *dashboard_routes(),
         ],
         lifespan=lifespan,
     )
