@@ -24,6 +24,7 @@ from gateway.dashboard import dashboard_routes
 from gateway.fetch import Router, StaticRouter, SubgraphFetcher
 from gateway.pipeline import Gateway
 from gateway.supergraph import load_supergraph
+from shared.telemetry import configure_tracing, instrument_app
 
 __all__ = ["DEFAULT_FORWARDED_HEADERS", "create_gateway_app", "main"]
 
@@ -97,7 +98,7 @@ def create_gateway_app(
             return PlainTextResponse("ready")
         return PlainTextResponse("not ready", status_code=503)
 
-    return Starlette(
+    app = Starlette(
         routes=[
             Route("/graphql", graphql_post, methods=["POST"]),
             Route("/graphql", graphql_get, methods=["GET"]),
@@ -107,6 +108,8 @@ def create_gateway_app(
         ],
         lifespan=lifespan,
     )
+    instrument_app(app)
+    return app
 
 
 async def _answer(
@@ -146,6 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     import uvicorn
 
     args = build_parser().parse_args(argv)
+    configure_tracing("xinfang-gateway")
     app = create_gateway_app(args.supergraph.read_text(encoding="utf-8"), timeout=args.timeout)
     print(f"gateway: http://{args.host}:{args.port}/graphql", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="info")

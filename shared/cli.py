@@ -29,6 +29,7 @@ from shared.registry import NodeRegistry
 from shared.seed import plan_node, write_planned
 from shared.service import TierService
 from shared.settings import Settings
+from shared.telemetry import configure_tracing
 
 log = logging.getLogger("xinfang")
 
@@ -146,6 +147,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return url
 
     url = asyncio.run(prepare())
+    configure_tracing("xinfang-tiers")
     engine = create_engine(url, settings.database_name)
     app = build_app(engine, nodes, settings, registry)
     tree = division_tree()

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 import httpx
+from opentelemetry.trace import SpanKind
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.casework import CaseWork, Clock, SystemClock
@@ -23,6 +24,7 @@ from shared.messaging.messages import Message
 from shared.messaging.relay import Relay
 from shared.persistence.repository import NodeDatabase
 from shared.registry import NodeRegistry
+from shared.telemetry import message_span
 from shared.validation import ValidationFailed
 
 log = logging.getLogger("xinfang.service")
@@ -72,6 +74,13 @@ class TierService:
 
     async def receive(self, work: CaseWork, message: Message) -> tuple[Receipt, str | None]:
         """Apply a message from another node once; a repeat is acknowledged, not applied."""
+        with message_span("apply", message, kind=SpanKind.CONSUMER) as span:
+            receipt = await self._apply_once(work, message)
+            span.set_attribute("xinfang.message.receipt", receipt[0].value)
+        work.committed()
+        return receipt
+
+    async def _apply_once(self, work: CaseWork, message: Message) -> tuple[Receipt, str | None]:
         async with work.db.begin() as conn:
             fresh = await inbox.record(conn, message, self.clock.now(), inbox.APPLIED, None)
             if not fresh:
@@ -88,7 +97,6 @@ class TierService:
                 receipt: tuple[Receipt, str | None] = (Receipt.REJECTED, detail)
             else:
                 receipt = (Receipt.APPLIED, None)
-        work.committed()
         return receipt
 
     @asynccontextmanager

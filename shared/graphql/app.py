@@ -29,6 +29,7 @@ from shared.holidays import HolidayCalendar
 from shared.messaging.messages import Message
 from shared.registry import NodeRegistry
 from shared.service import TierService
+from shared.telemetry import instrument_app
 from shared.validation import ValidationFailed
 
 log = logging.getLogger("xinfang.graphql")
@@ -256,6 +257,7 @@ def create_service_app(
     )
     app.state.services = services
     app.state.service = services[0]
+    instrument_app(app)
     return app
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.messaging.messages import Message, MessageKind
 from shared.persistence.tables import outbox
+from shared.telemetry import current_trace_context
 
 MAX_BACKOFF = timedelta(seconds=30)  # a node back from a restart hears within half a minute
 
@@ -21,7 +22,8 @@ async def enqueue(conn: AsyncConnection, message: Message) -> None:
             recipient=message.recipient,
             kind=message.kind.value,
             payload=message.payload,
-            trace_context=message.trace_context,
+            # The act's own trace, so the message's delivery can be linked to it.
+            trace_context=message.trace_context or current_trace_context(),
             created_at=message.created_at,
             next_attempt_at=message.created_at,
         )

@@ -13,11 +13,13 @@ import logging
 from collections.abc import Mapping
 
 import httpx
+from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from shared.casework import CaseWork, Clock, SystemClock
 from shared.messaging import outbox
 from shared.messaging.messages import Message
 from shared.registry import NodeRegistry
+from shared.telemetry import message_span
 
 log = logging.getLogger("xinfang.relay")
 
@@ -103,6 +105,15 @@ class Relay:
 
     async def _post(self, message: Message) -> str | None:
         """None when the recipient took the message; else why not."""
+        with message_span("deliver", message, kind=SpanKind.PRODUCER, new_trace=True) as span:
+            error = await self._send(message)
+            if error is not None:
+                span.set_attribute("xinfang.message.outcome", error[:200])
+                if not error.startswith("REJECTED"):
+                    span.set_status(Status(StatusCode.ERROR, error[:200]))
+            return error
+
+    async def _send(self, message: Message) -> str | None:
         try:
             url = self.registry.messages_url(message.recipient)
         except LookupError as error:
