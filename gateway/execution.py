@@ -18,12 +18,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from graphql import (
+    GraphQLInterfaceType,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLSchema,
     is_abstract_type,
+    is_interface_type,
     is_leaf_type,
 )
 
@@ -42,6 +44,7 @@ from gateway.planner import (
 __all__ = ["PlanExecutor", "shape_response"]
 
 ResponsePath = list[str | int]
+DOWNSTREAM_SERVICE_ERROR = "DOWNSTREAM_SERVICE_ERROR"
 _INTROSPECTION_FIELDS = ("__schema", "__type")
 
 
@@ -59,7 +62,7 @@ class PlanExecutor:
         headers: Mapping[str, str] | None = None,
         initial_data: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
-        run = _Run(self.fetcher, variables, headers)
+        run = _Run(self.schema, self.fetcher, variables, headers)
         run.data.update(initial_data or {})
         if plan.node is not None:
             await run.node(plan.node)
@@ -71,10 +74,12 @@ class _Run:
 
     def __init__(
         self,
+        schema: GraphQLSchema,
         fetcher: SubgraphFetcher,
         variables: Mapping[str, Any],
         headers: Mapping[str, str] | None,
     ) -> None:
+        self.schema = schema
         self.fetcher = fetcher
         self.variables = variables
         self.headers = headers
@@ -97,7 +102,11 @@ class _Run:
 
     async def root(self, fetch: FetchNode) -> None:
         response = await self.fetcher.fetch(
-            fetch.subgraph, fetch.operation, self._variables_for(fetch), headers=self.headers
+            fetch.subgraph,
+            fetch.operation,
+            self._variables_for(fetch),
+            headers=self.headers,
+            retryable=fetch.operation_kind == "query",
         )
         if response.failed:
             for key in fetch.response_keys:
@@ -105,15 +114,16 @@ class _Run:
             return
         if response.data:
             _merge(self.data, response.data)
-        self.errors.extend(_client_error(e) for e in response.errors)
+        self.errors.extend(_client_error(e, fetch.subgraph) for e in response.errors)
 
     async def entities(self, path: Path, fetch: FetchNode) -> None:
         objects = _objects_at(self.data, path)
         representations: list[dict[str, Any]] = []
         index_of: dict[str, int] = {}
         targets: list[tuple[int, dict[str, Any], ResponsePath]] = []
+        send_as = dict(fetch.send_as)
         for obj, obj_path in objects:
-            representation = _representation(obj, fetch.requires)
+            representation = self._representation(obj, fetch.requires, send_as)
             if representation is None:
                 continue
             identity = json.dumps(representation, sort_keys=True, separators=(",", ":"))
@@ -137,6 +147,9 @@ class _Run:
             paths_of.setdefault(index, []).append(obj_path)
             entity = response.entities[index]
             if entity is not None:
+                if obj.get("__typename") in send_as:
+                    # Sent as its interface: the answer's __typename is not the object's.
+                    entity = {k: v for k, v in entity.items() if k != "__typename"}
                 _merge(obj, entity)
             if index in response.failures:
                 self.errors.append({**response.failures[index], "path": obj_path})
@@ -148,14 +161,56 @@ class _Run:
                 and len(error_path) >= 2
             ):
                 for obj_path in paths_of.get(error_path[1], ()):
-                    self.errors.append(_client_error(error, [*obj_path, *error_path[2:]]))
+                    client_path = [*obj_path, *error_path[2:]]
+                    self.errors.append(_client_error(error, fetch.subgraph, client_path))
             else:
-                self.errors.append(_client_error(error))
+                self.errors.append(_client_error(error, fetch.subgraph))
+
+    def _representation(
+        self,
+        obj: Mapping[str, Any],
+        requires: Sequence[InlineFragment],
+        send_as: Mapping[str, str],
+    ) -> dict[str, Any] | None:
+        typename = obj.get("__typename")
+        for fragment in requires:
+            if fragment.type_condition == typename or self._implements(
+                typename, fragment.type_condition
+            ):
+                try:
+                    representation = _read(obj, fragment.selections)
+                except _Missing:
+                    return None  # e.g. skipped by @skip/@include: this object needs no fetch
+                condition = str(fragment.type_condition)
+                if condition in send_as or condition != typename:
+                    representation["__typename"] = send_as.get(condition, condition)
+                return representation
+        return None
+
+    def _implements(self, typename: Any, interface: str | None) -> bool:
+        """An object typed by an @interfaceObject fetch still matches the interface's requires."""
+        abstract = self.schema.get_type(interface or "")
+        runtime = self.schema.get_type(str(typename))
+        return (
+            is_abstract_type(abstract)
+            and isinstance(runtime, GraphQLObjectType)
+            and self.schema.is_sub_type(abstract, runtime)
+        )
 
 
-def _client_error(error: GraphQLErrorDict, path: ResponsePath | None = None) -> GraphQLErrorDict:
+def _client_error(
+    error: GraphQLErrorDict, subgraph: str, path: ResponsePath | None = None
+) -> GraphQLErrorDict:
+    """A subgraph's error as the client sees it: named after the subgraph, with a code
+    (``DOWNSTREAM_SERVICE_ERROR`` unless the subgraph gave one, as @apollo/gateway does)."""
     # Subgraph locations point into the subgraph operation, which the client never saw.
     out = {k: v for k, v in error.items() if k not in ("locations", "path")}
+    extensions = error.get("extensions")
+    out["extensions"] = {
+        **(extensions if isinstance(extensions, dict) else {}),
+        "serviceName": subgraph,
+    }
+    out["extensions"].setdefault("code", DOWNSTREAM_SERVICE_ERROR)
     new_path = path if path is not None else error.get("path")
     if new_path is not None:
         out["path"] = new_path
@@ -183,19 +238,6 @@ def _objects_at(data: dict[str, Any], path: Path) -> list[tuple[dict[str, Any], 
 
 class _Missing(Exception):
     pass
-
-
-def _representation(
-    obj: Mapping[str, Any], requires: Sequence[InlineFragment]
-) -> dict[str, Any] | None:
-    typename = obj.get("__typename")
-    for fragment in requires:
-        if fragment.type_condition == typename:
-            try:
-                return _read(obj, fragment.selections)
-            except _Missing:
-                return None  # e.g. skipped by @skip/@include: this object needs no fetch
-    return None
 
 
 def _read(obj: Mapping[str, Any], selections: Sequence[Selection]) -> dict[str, Any]:
@@ -301,7 +343,7 @@ class _Shaper:
 
     def object(
         self,
-        object_type: GraphQLObjectType,
+        object_type: GraphQLObjectType | GraphQLInterfaceType,
         value: Mapping[str, Any],
         selections: Sequence[Selection],
         path: ResponsePath,
@@ -376,6 +418,9 @@ class _Shaper:
         if not isinstance(value, dict):
             return None
         runtime: object = value_type
+        if is_interface_type(value_type) and value.get("__typename") == value_type.name:
+            # From an @interfaceObject, and nothing asked needed the concrete type.
+            return self.object(value_type, value, selections, path)
         if is_abstract_type(value_type):
             runtime = self.schema.get_type(str(value.get("__typename")))
             if not isinstance(runtime, GraphQLObjectType) or not self.schema.is_sub_type(

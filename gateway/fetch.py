@@ -32,6 +32,7 @@ __all__ = [
 ]
 
 SUBGRAPH_UNAVAILABLE = "SUBGRAPH_UNAVAILABLE"
+_TRANSIENT_STATUS = frozenset({502, 503, 504})
 Representation = Mapping[str, Any]
 GraphQLErrorDict = dict[str, Any]
 
@@ -106,8 +107,17 @@ class SubgraphFetcher:
         timeouts: Mapping[str, float] | None = None,
         client: httpx.AsyncClient | None = None,
         max_connections: int = 100,
+        retries: int = 2,
+        retry_backoff: float = 0.05,
     ) -> None:
         self.router = router
+        # A query's fetch that failed in transport (no connection, connection dropped, a
+        # 502/503/504 without a GraphQL body) is tried again up to ``retries`` times, after
+        # ``retry_backoff`` s, doubling. Mutations are never retried; nor are timeouts (a slow
+        # subgraph would only get slower), nor anything a subgraph answered in GraphQL.
+        self.retries = max(0, retries)
+        self.retry_backoff = retry_backoff
+        self.attempts = 0  # every HTTP request sent, retries included
         self.timeout = timeout
         self.timeouts = dict(timeouts or {})
         self._own_client = client is None
@@ -130,8 +140,13 @@ class SubgraphFetcher:
         variables: Mapping[str, Any],
         *,
         headers: Mapping[str, str] | None = None,
+        retryable: bool | None = None,
     ) -> SubgraphResponse:
-        return await self._post(subgraph, self.router.url_for(subgraph), query, variables, headers)
+        """A root fetch; ``retryable`` defaults to "not a mutation"."""
+        if retryable is None:
+            retryable = not query.lstrip().startswith("mutation")
+        url = self.router.url_for(subgraph)
+        return await self._post(subgraph, url, query, variables, headers, retryable=retryable)
 
     async def fetch_entities(
         self,
@@ -183,7 +198,27 @@ class SubgraphFetcher:
         query: str,
         variables: Mapping[str, Any],
         headers: Mapping[str, str] | None,
+        *,
+        retryable: bool = True,
     ) -> SubgraphResponse:
+        attempts = 1 + (self.retries if retryable else 0)
+        for attempt in range(attempts):
+            response, transient = await self._post_once(subgraph, url, query, variables, headers)
+            if not transient or attempt == attempts - 1:
+                return response
+            await asyncio.sleep(self.retry_backoff * 2**attempt)
+        raise AssertionError("unreachable")
+
+    async def _post_once(
+        self,
+        subgraph: str,
+        url: str,
+        query: str,
+        variables: Mapping[str, Any],
+        headers: Mapping[str, str] | None,
+    ) -> tuple[SubgraphResponse, bool]:
+        """One request; the response, and whether a failure is worth retrying."""
+        self.attempts += 1
         timeout = self.timeouts.get(subgraph, self.timeout)
         try:
             response = await self.client.post(
@@ -193,18 +228,19 @@ class SubgraphFetcher:
                 timeout=timeout,
             )
         except httpx.TimeoutException:
-            return _failure(subgraph, f"no answer within {timeout:g} s")
+            return _failure(subgraph, f"no answer within {timeout:g} s"), False
         except httpx.HTTPError as exc:
-            return _failure(subgraph, type(exc).__name__)
+            return _failure(subgraph, type(exc).__name__), True
         try:
             body = response.json()
         except (json.JSONDecodeError, UnicodeDecodeError):
             body = None
         if not isinstance(body, dict) or not ("data" in body or "errors" in body):
-            return _failure(subgraph, f"HTTP {response.status_code} without a GraphQL body")
+            failure = _failure(subgraph, f"HTTP {response.status_code} without a GraphQL body")
+            return failure, response.status_code in _TRANSIENT_STATUS
         data = body.get("data")
         errors = [e for e in body.get("errors") or () if isinstance(e, dict)]
-        return SubgraphResponse(data if isinstance(data, dict) else None, errors)
+        return SubgraphResponse(data if isinstance(data, dict) else None, errors), False
 
 
 def _failure(subgraph: str, reason: str) -> SubgraphResponse:

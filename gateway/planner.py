@@ -68,6 +68,8 @@ __all__ = [
 # A path element is a response key, "@" (every item of a list) or "|[T]" (objects of type T).
 Path = tuple[str, ...]
 INTERNAL_ALIAS_PREFIX = "__gw_"
+# The __typename of a representation (an @interfaceObject's own name is the right one there).
+_REPRESENTATION_TYPENAME = Field("__typename")
 
 
 class PlanningError(Exception):
@@ -85,6 +87,9 @@ class FetchNode:
     # merged data and sent by field name; and the name of the representations variable.
     requires: tuple[InlineFragment, ...] = ()
     representations_variable: str | None = None
+    # (type, name sent as __typename) where they differ: objects of an implementation (or
+    # of the interface itself) fetched from an @interfaceObject subgraph.
+    send_as: tuple[tuple[str, str], ...] = ()
     # Root fetches only: the top-level response keys, to name the fields a failure nulls.
     response_keys: tuple[str, ...] = ()
 
@@ -244,6 +249,8 @@ class _Group:
     requires: dict[str, list[Selection]] = field(default_factory=dict)
     deps: set[int] = field(default_factory=set)
     children: dict[tuple[str, Path], _Group] = field(default_factory=dict)
+    # Representations of these types are sent as another (an @interfaceObject's interface).
+    send_as: dict[str, str] = field(default_factory=dict)
 
     @property
     def is_entity(self) -> bool:
@@ -345,7 +352,14 @@ class _PlanBuilder:
         provided: SelectionSetNode | None,
         conditions: Conditions,
     ) -> None:
-        if is_abstract_type(self.schema.get_type(parent_type)):
+        if self._is_interface_object(group.subgraph, parent_type):
+            self._add(group, target, "__typename", None)
+            concrete = _needs_concrete_type(selections, parent_type)
+            if concrete:
+                self._resolve_concrete_type(
+                    group, target, parent_type, concrete, path, provided, conditions
+                )
+        elif is_abstract_type(self.schema.get_type(parent_type)):
             self._add(group, target, "__typename", None)
             for runtime in self.sg.runtime_types_in(group.subgraph, parent_type):
                 inner = _add_fragment(target, runtime, ()).selections
@@ -432,22 +446,106 @@ class _PlanBuilder:
         self._in_progress.add(guard)
         try:
             meta = self.sg.field(parent_type, f.name)
-            graph, key = self._choose_entity_source(group, parent_type, meta, path, provided)
-            child = self._child(group, graph, path)
-            representation = (
-                Field("__typename"),
-                *self._internal_selections(key.selection_set),
-                *self._internal_selections(meta.requires.get(graph)),
+            entity_type = parent_type
+            if not meta.resolvable_in:
+                # A field an @interfaceObject gives every implementation: fetch it through
+                # the interface, sending the interface's name as the representation's type.
+                entity_type = self._interface_object_for(parent_type, f.name)
+                meta = self.sg.field(entity_type, f.name)
+            graph, key = self._choose_entity_source(group, entity_type, meta, path, provided)
+            child = self._entity_child(
+                group,
+                target,
+                parent_type,
+                entity_type,
+                graph,
+                key,
+                meta.requires.get(graph),
+                path,
+                provided,
+                conditions,
             )
-            with self._tracking() as touched:
-                self._plan(group, target, parent_type, representation, path, provided, conditions)
-            child.deps |= touched - {child.id}
-            child.add_requires(parent_type, representation)
-            child_target = child.entity_target(parent_type, conditions)
+            child_target = child.entity_target(entity_type, conditions)
             provides = meta.provides.get(graph)
-            self._add_local(child, child_target, parent_type, f, path, provides, ())
+            self._add_local(child, child_target, entity_type, f, path, provides, ())
         finally:
             self._in_progress.discard(guard)
+
+    def _entity_child(
+        self,
+        group: _Group,
+        target: list[_Sel],
+        parent_type: str,
+        entity_type: str,
+        graph: str,
+        key: Key,
+        requires: SelectionSetNode | None,
+        path: Path,
+        provided: SelectionSetNode | None,
+        conditions: Conditions,
+    ) -> _Group:
+        """The group fetching ``entity_type`` from ``graph`` at ``path``; the current group
+        gains the representation (``__typename``, the key, the required fields)."""
+        child = self._child(group, graph, path)
+        representation = (
+            _REPRESENTATION_TYPENAME,
+            *self._internal_selections(key.selection_set),
+            *self._internal_selections(requires),
+        )
+        with self._tracking() as touched:
+            self._plan(group, target, parent_type, representation, path, provided, conditions)
+        child.deps |= touched - {child.id}
+        child.add_requires(parent_type, representation)
+        if entity_type != parent_type:
+            child.send_as[parent_type] = entity_type
+        return child
+
+    def _resolve_concrete_type(
+        self,
+        group: _Group,
+        target: list[_Sel],
+        interface: str,
+        selections: Sequence[Selection],
+        path: Path,
+        provided: SelectionSetNode | None,
+        conditions: Conditions,
+    ) -> None:
+        """An @interfaceObject knows no concrete types: ask a subgraph that owns the entity
+        interface for ``__typename`` and for the fields of type-conditioned fragments."""
+        meta = self.sg.types[interface]
+        owners = sorted(
+            g for g in meta.graphs if g not in meta.interface_object_in and meta.keys_in(g)
+        )
+        if not owners:
+            raise PlanningError(f"no subgraph resolves the concrete types of {interface}")
+        best = None
+        for graph in owners:
+            for key in meta.keys_in(graph):
+                if self._selection_local(group.subgraph, interface, key.selection_set, provided):
+                    best = best or (graph, key)
+        graph, key = best or (owners[0], meta.keys_in(owners[0])[0])
+        child = self._entity_child(
+            group, target, interface, interface, graph, key, None, path, provided, conditions
+        )
+        child_target = child.entity_target(interface, conditions)
+        self._plan(child, child_target, interface, selections, path, None, ())
+
+    def _is_interface_object(self, graph: str, type_name: str) -> bool:
+        meta = self.sg.types.get(type_name)
+        return meta is not None and graph in meta.interface_object_in
+
+    def _interface_object_for(self, type_name: str, field_name: str) -> str:
+        object_type = self.schema.get_type(type_name)
+        for interface in getattr(object_type, "interfaces", ()):
+            meta = self.sg.types.get(interface.name)
+            if (
+                meta is not None
+                and meta.interface_object_in
+                and field_name in meta.fields
+                and meta.fields[field_name].resolvable_in & meta.interface_object_in
+            ):
+                return str(interface.name)
+        raise PlanningError(f"no subgraph resolves {type_name}.{field_name}")
 
     def _choose_entity_source(
         self,
@@ -649,7 +747,16 @@ class _PlanBuilder:
             InlineFragment(type_name, (), tuple(fields))
             for type_name, fields in group.requires.items()
         )
-        fetch = FetchNode(group.id, group.subgraph, text, kind, usages, requires, reps)
+        fetch = FetchNode(
+            group.id,
+            group.subgraph,
+            text,
+            kind,
+            usages,
+            requires,
+            reps,
+            send_as=tuple(sorted(group.send_as.items())),
+        )
         return FlattenNode(group.path, fetch)
 
 
@@ -665,6 +772,23 @@ def _root_fields(
         else:
             inner = (*conditions, sel.directives) if sel.directives else conditions
             yield from _root_fields(sel.selections, inner)
+
+
+def _needs_concrete_type(selections: Sequence[Selection], interface: str) -> tuple[Selection, ...]:
+    """What of a selection on an @interfaceObject needs the concrete type: ``__typename``
+    and fragments on other types (fragments on the interface itself are looked into)."""
+    out: list[Selection] = []
+    for sel in selections:
+        if isinstance(sel, Field):
+            if sel.name == "__typename" and sel is not _REPRESENTATION_TYPENAME:
+                out.append(sel)
+        elif sel.type_condition in (None, interface):
+            inner = _needs_concrete_type(sel.selections, interface)
+            if inner:
+                out.append(InlineFragment(sel.type_condition, sel.directives, inner))
+        else:
+            out.append(sel)
+    return tuple(out)
 
 
 def _aliased_names(selections: Sequence[Selection]) -> set[str]:

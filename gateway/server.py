@@ -39,13 +39,17 @@ def create_gateway_app(
     subgraph_urls: Mapping[str, str] | None = None,
     router: Router | None = None,
     forwarded_headers: Sequence[str] = DEFAULT_FORWARDED_HEADERS,
+    override_labels: Sequence[str] = (),
+    retries: int = 2,
 ) -> Starlette:
     """A Starlette app serving the supergraph.
 
     ``subgraph_urls`` overrides URLs from the supergraph (per subgraph name); ``router``
-    replaces URL selection entirely (the seam for key-routed shards).
+    replaces URL selection entirely (the seam for key-routed shards). ``override_labels``
+    switches progressive ``@override(label:)``s on; ``retries`` bounds how often a query's
+    fetch is retried after a transport failure (mutations never are).
     """
-    supergraph = load_supergraph(supergraph_sdl)
+    supergraph = load_supergraph(supergraph_sdl, override_labels=override_labels)
     urls = {**supergraph.subgraph_urls(), **(subgraph_urls or {})}
     chosen_router: Router = router or StaticRouter(urls)
     forwarded = tuple(h.lower() for h in forwarded_headers)
@@ -53,7 +57,9 @@ def create_gateway_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        fetcher = SubgraphFetcher(chosen_router, timeout=timeout, timeouts=subgraph_timeouts)
+        fetcher = SubgraphFetcher(
+            chosen_router, timeout=timeout, timeouts=subgraph_timeouts, retries=retries
+        )
         holder["gateway"] = Gateway(supergraph, fetcher)
         app.state.gateway = holder["gateway"]
         try:

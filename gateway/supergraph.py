@@ -89,6 +89,16 @@ class FieldJoin:
     external: bool = False
     override: str | None = None
     used_overridden: bool = False
+    # Progressive @override(label:): the overriding join carries ``override`` and the label,
+    # the overridden one only the label; which one resolves depends on the label being on.
+    override_label: str | None = None
+
+    def resolves(self, labels_on: frozenset[str]) -> bool:
+        if self.external or self.used_overridden:
+            return False
+        if self.override_label is None:
+            return True
+        return (self.override_label in labels_on) == (self.override is not None)
 
 
 @dataclass
@@ -167,7 +177,9 @@ def parse_field_set(fields: str) -> SelectionSetNode:
     return selection_set
 
 
-def load_supergraph(sdl: str) -> Supergraph:
+def load_supergraph(sdl: str, *, override_labels: Iterable[str] = ()) -> Supergraph:
+    """Read ``sdl``; ``override_labels`` are the progressive-override labels switched on
+    (none by default, as @apollo/gateway: labelled fields stay with the overridden subgraph)."""
     document = parse(sdl, no_location=True)
     links = _links(document)
     join = links.get("join")
@@ -178,7 +190,7 @@ def load_supergraph(sdl: str) -> Supergraph:
     spec_namespaces = {ns for ns, _ in links.values()}
     subgraphs = _subgraphs(document, join_ns)
     by_enum = {sg.enum_value: sg.name for sg in subgraphs.values()}
-    types = _type_metadata(document, join_ns, by_enum)
+    types = _type_metadata(document, join_ns, by_enum, frozenset(override_labels))
     api_document = _api_document(document, spec_namespaces, inaccessible)
     api_schema = build_ast_schema(api_document, assume_valid_sdl=True)
     return Supergraph(api_schema=api_schema, subgraphs=subgraphs, types=types)
@@ -243,7 +255,7 @@ _TYPE_NODES = (
 
 
 def _type_metadata(
-    document: DocumentNode, join_ns: str, by_enum: Mapping[str, str]
+    document: DocumentNode, join_ns: str, by_enum: Mapping[str, str], labels_on: frozenset[str]
 ) -> dict[str, TypeMeta]:
     all_graphs = frozenset(by_enum.values())
     nodes: dict[str, list[Any]] = {}
@@ -274,7 +286,7 @@ def _type_metadata(
         for d in defs:
             for field_node in getattr(d, "fields", None) or ():
                 meta.fields[field_node.name.value] = _field_meta(
-                    name, field_node, graphs, join_ns, by_enum
+                    name, field_node, graphs, join_ns, by_enum, labels_on
                 )
             for args in _directives(d, f"{join_ns}__implements"):
                 any_implements = True
@@ -301,7 +313,9 @@ def _field_meta(
     type_graphs: frozenset[str],
     join_ns: str,
     by_enum: Mapping[str, str],
+    labels_on: frozenset[str],
 ) -> FieldMeta:
+    directives = _directives(node, f"{join_ns}__field")
     joins = [
         FieldJoin(
             graph=by_enum[str(a["graph"])],
@@ -310,17 +324,20 @@ def _field_meta(
             external=a.get("external") is True,
             override=a.get("override"),
             used_overridden=a.get("usedOverridden") is True,
+            override_label=a.get("overrideLabel"),
         )
-        for a in _directives(node, f"{join_ns}__field")
+        for a in directives
         if a.get("graph") is not None
     ]
     name = node.name.value
-    if not joins:
+    if not directives:
         return FieldMeta(type_name, name, type_graphs)
+    # A bare @join__field: a field an @interfaceObject adds to every implementation; no
+    # subgraph resolves it on the concrete type (the planner goes through the interface).
     return FieldMeta(
         type_name,
         name,
-        resolvable_in=frozenset(j.graph for j in joins if not j.external and not j.used_overridden),
+        resolvable_in=frozenset(j.graph for j in joins if j.resolves(labels_on)),
         requires={j.graph: parse_field_set(j.requires) for j in joins if j.requires},
         provides={j.graph: parse_field_set(j.provides) for j in joins if j.provides},
         external_in=frozenset(j.graph for j in joins if j.external),
