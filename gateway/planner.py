@@ -338,8 +338,33 @@ class _PlanBuilder:
         graphs = sorted(self.sg.field(root_type, f.name).resolvable_in)
         if not graphs:
             raise PlanningError(f"no subgraph resolves {root_type}.{f.name}")
-        preferred = [g for g in graphs if g in chosen]
-        return (preferred or graphs)[0]
+        # Shared root fields: the subgraph that leaves the fewest fields to other subgraphs,
+        # then one already asked, then by name (deterministic plans).
+        field_type = get_named_type(self._field_type(root_type, f.name)).name
+        return min(
+            graphs,
+            key=lambda g: (self._remote_fields(g, field_type, f.selections), g not in chosen, g),
+        )
+
+    def _remote_fields(self, graph: str, type_name: str, selections: Sequence[Selection]) -> int:
+        """How many fields of ``selections`` ``graph`` cannot resolve itself."""
+        count = 0
+        for sel in selections:
+            if isinstance(sel, InlineFragment):
+                inner = sel.type_condition or type_name
+                count += self._remote_fields(graph, inner, sel.selections)
+                continue
+            if sel.name == "__typename":
+                continue
+            meta = self.sg.types.get(type_name)
+            if meta is None or sel.name not in meta.fields:
+                continue
+            if not self._local(graph, meta.fields[sel.name], False):
+                count += 1
+            elif sel.selections:
+                child = get_named_type(self._field_type(type_name, sel.name)).name
+                count += self._remote_fields(graph, child, sel.selections)
+        return count
 
     # -- the walk ------------------------------------------------------------------------------
     def _plan(

@@ -25,6 +25,8 @@ class Op:
     variables: dict[str, Any] | None = None
     # Where @apollo/gateway is known to answer otherwise than GraphQL specifies: why.
     apollo_differs: str | None = None
+    # Requests each subgraph receives from our gateway (batching, choice among subgraphs).
+    fetches: dict[str, int] | None = None
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,11 @@ JavaScript server prints the Float 3.0 as ``3``). Errors are compared by message
 ``extensions.code``, as a sorted list: GraphQL does not specify their order, and the rest of
 ``extensions`` (``serviceName``, stack traces) is each gateway's own. Quotes in messages are
 compared as one kind (graphql-js writes ``"secret"`` where graphql-core writes ``'secret'``).
+
+Against @apollo/gateway only (``like_apollo=True``): a subgraph that fails in transport is one
+path-less error there (``502: Bad Gateway``, with the subgraph's URL in ``extensions``) and one
+``SUBGRAPH_UNAVAILABLE`` error per nulled field here (docs/adr, gateway decisions); both
+become the single entry "a subgraph was unavailable" and ``data`` must still be the same.
 """
 
 from __future__ import annotations
@@ -23,7 +28,16 @@ def _numbers_by_value(value: Any) -> Any:
     return value
 
 
-def comparable(body: dict[str, Any]) -> tuple[str, list[str]]:
+def _transport_failure(error: dict[str, Any]) -> bool:
+    extensions = error.get("extensions") or {}
+    return extensions.get("code") == "SUBGRAPH_UNAVAILABLE" or "response" in extensions
+
+
+def comparable(body: dict[str, Any], *, like_apollo: bool = False) -> tuple[str, list[str]]:
+    all_errors = body.get("errors") or ()
+    unavailable = like_apollo and any(_transport_failure(e) for e in all_errors)
+    if unavailable:
+        all_errors = [e for e in all_errors if not _transport_failure(e)]
     errors = sorted(
         json.dumps(
             {
@@ -33,6 +47,8 @@ def comparable(body: dict[str, Any]) -> tuple[str, list[str]]:
             },
             ensure_ascii=False,
         )
-        for e in body.get("errors") or ()
+        for e in all_errors
     )
+    if unavailable:
+        errors.append("a subgraph was unavailable")
     return json.dumps(_numbers_by_value(body.get("data")), ensure_ascii=False), errors

@@ -32,7 +32,7 @@ from graphql import (
 )
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 __all__ = ["Ctx", "Resolver", "Subgraph", "subgraph_app"]
@@ -47,6 +47,8 @@ class Subgraph:
     sdl: str
     data: Mapping[str, Any] = field(default_factory=dict)
     resolvers: Mapping[str, Resolver] = field(default_factory=dict)
+    # Set to answer every request with this HTTP status and no GraphQL body (a subgraph down).
+    down_with_status: int | None = None
 
 
 @dataclass
@@ -177,9 +179,11 @@ def subgraph_app(spec: Subgraph) -> tuple[Starlette, Callable[[], None], list[di
     executable = _Executable(spec)
     requests: list[dict[str, Any]] = []
 
-    async def post(request: Request) -> JSONResponse:
+    async def post(request: Request) -> Response:
         payload = await request.json()
         requests.append(payload)
+        if spec.down_with_status is not None:
+            return PlainTextResponse("unavailable", status_code=spec.down_with_status)
         return JSONResponse(await executable.execute(payload))
 
     def reset() -> None:

@@ -6,6 +6,7 @@ from tests.gateway.federation.case import Case
 from tests.gateway.federation.cases import (
     abstract,
     errors,
+    fetching,
     keys,
     operations,
     provides,
@@ -21,4 +22,5 @@ CASES: list[Case] = [
     *abstract.CASES,
     *operations.CASES,
     *errors.CASES,
+    *fetching.CASES,
 ]

@@ -54,6 +54,7 @@ PROVIDES = Case(
                     ]
                 }
             },
+            fetches={"reviews": 1, "users": 0},
         ),
         Op(
             "a field not provided goes to the owner",

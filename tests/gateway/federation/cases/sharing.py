@@ -43,6 +43,7 @@ SHAREABLE = Case(
                     "deals": [{"name": "Table (deals)", "price": 10}],
                 }
             },
+            fetches={"catalog": 2, "deals": 2},  # one root fetch and one entity fetch each
         ),
     ),
 )
@@ -79,6 +80,7 @@ SHARED_ROOT = Case(
             "the field only b has decides",
             '{ thing(id: "t") { size } }',
             {"data": {"thing": {"size": 4}}},
+            fetches={"a": 0, "b": 1},
         ),
         Op(
             "both sides' fields",
