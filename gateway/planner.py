@@ -696,6 +696,12 @@ class _PlanBuilder:
             if isinstance(node, FieldNode):
                 name = node.name.value
                 alias = INTERNAL_ALIAS_PREFIX + name if name in self._reserved else None
+                if node.arguments:
+                    # A required field with arguments must not merge with the client's field
+                    # of the same name (other arguments): it gets a name of its own.
+                    printed = ",".join(print_ast(a) for a in node.arguments)
+                    digest = hashlib.sha256(printed.encode()).hexdigest()[:8]
+                    alias = f"{INTERNAL_ALIAS_PREFIX}{name}_{digest}"
                 out.append(
                     Field(
                         name,

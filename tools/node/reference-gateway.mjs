@@ -20,7 +20,12 @@ async function load({ id, supergraph, urls }) {
     logger: quiet,
     buildService: ({ name, url }) => new RemoteGraphQLDataSource({ url: urls?.[name] ?? url }),
   });
-  const server = new ApolloServer({ gateway, logger: quiet, includeStacktraceInErrorResponses: false });
+  const server = new ApolloServer({
+    gateway,
+    logger: quiet,
+    includeStacktraceInErrorResponses: false,
+    stopOnTerminationSignals: false, // the parent ends this process by closing stdin
+  });
   const { url } = await startStandaloneServer(server, { listen: { host: "127.0.0.1", port: 0 } });
   servers.set(id, server);
   return { id, url };

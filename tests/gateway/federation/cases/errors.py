@@ -56,9 +56,23 @@ _EXTRA = Subgraph(
     "extra",
     LINK
     + """
-    type Task @key(fields: "id") { id: ID! note: String score: Int! secret: Int }
+    type Task @key(fields: "id") {
+      id: ID! note: String score: Int! secret: Int checks: [Check!]
+    }
+    type Check { name: String ok: Boolean! }
     """,
-    {"Task": [{"id": "t1"}, {"id": "t22"}]},  # "gone" is unknown here: its entity is null
+    {
+        "Task": [
+            {
+                "id": "t1",
+                "checks": [
+                    {"name": "lights", "ok": True},
+                    {"name": "signs", "ok": RuntimeError("inspector missing")},
+                ],
+            },
+            {"id": "t22", "checks": [{"name": "lights", "ok": False}]},
+        ]
+    },  # "gone" is unknown here: its entity is null
     resolvers={
         "Task.note": _failing_for("t22", "note unavailable"),
         "Task.score": _failing_for("t22", "score unavailable"),
@@ -129,8 +143,24 @@ ENTITY_ERRORS = Case(
                     },
                 ],
             },
-            apollo_differs="@apollo/gateway nulls an entity it could not find under a non-null "
-            "field without the field error GraphQL requires (spec 6.4.4, Handling Field Errors)",
+            apollo_differs="@apollo/gateway reports the error of a non-null field it had to "
+            "null (an entity the subgraph did not find) under extensions.valueCompletion, "
+            "not in errors as GraphQL requires (spec 6.4.4, Handling Field Errors)",
+        ),
+        Op(
+            "an entity the subgraph does not know, under a non-null field",
+            '{ task(id: "gone") { id title score } }',
+            {
+                "data": {"task": None},
+                "errors": [
+                    {
+                        "message": "Cannot return null for non-nullable field Task.score.",
+                        "path": ["task", "score"],
+                    }
+                ],
+            },
+            apollo_differs="@apollo/gateway puts this field error under "
+            "extensions.valueCompletion, not in errors (spec 6.4.4)",
         ),
         Op(
             "a subgraph's error code is kept",
@@ -148,6 +178,25 @@ ENTITY_ERRORS = Case(
                         "path": ["forbidden"],
                         "extensions": {"code": "FORBIDDEN"},
                     },
+                ],
+            },
+        ),
+        Op(
+            "an error deep in an entity's list: re-pathed, propagated to the nullable list",
+            "{ tasks { id checks { name ok } } }",
+            {
+                "data": {
+                    "tasks": [
+                        {"id": "t1", "checks": None},
+                        {"id": "t22", "checks": [{"name": "lights", "ok": False}]},
+                    ]
+                },
+                "errors": [
+                    {
+                        "message": "inspector missing",
+                        "path": ["tasks", 0, "checks", 1, "ok"],
+                        "extensions": {"code": "DOWNSTREAM_SERVICE_ERROR"},
+                    }
                 ],
             },
         ),

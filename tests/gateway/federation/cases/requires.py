@@ -85,6 +85,13 @@ REQUIRES = Case(
             {"data": {"products": [{"boxDepth": 90}, {"boxDepth": 30}]}},
         ),
         Op(
+            "a skipped requires field does not drop another one's fetch",
+            "{ products { estimate @skip(if: true) boxDepth } }",
+            {"data": {"products": [{"boxDepth": 90}, {"boxDepth": 30}]}},
+            apollo_differs="@apollo/gateway answers null for boxDepth: skipping one field "
+            "with @requires also drops the other's entity fetch",
+        ),
+        Op(
             "with a variable",
             "query($x: Boolean) { products { estimate(express: $x) } }",
             {"data": {"products": [{"estimate": 208}, {"estimate": 4}]}},
@@ -150,4 +157,60 @@ REQUIRES_ON_REQUIRES = Case(
     ),
 )
 
-CASES = [REQUIRES, REQUIRES_ON_REQUIRES]
+REQUIRES_WITH_ARGUMENTS = Case(
+    "requires a field with arguments",
+    (
+        Subgraph(
+            "prices",
+            LINK
+            + """
+            type Product @key(fields: "upc") { upc: ID! price(unit: String = "CNY"): Int }
+            type Query { products: [Product!]! }
+            """,
+            {
+                "Query": {"products": [{"upc": "1"}, {"upc": "2"}]},
+                "Product": [{"upc": "1"}, {"upc": "2"}],
+            },
+            resolvers={
+                "Product.price": lambda obj, args, ctx: (
+                    int(obj["upc"]) * (700 if args["unit"] == "CNY" else 100)
+                ),
+            },
+        ),
+        Subgraph(
+            "export",
+            LINK
+            + """
+            type Product @key(fields: "upc") {
+              upc: ID!
+              price(unit: String = "CNY"): Int @external
+              dutyUsd: Int @requires(fields: "price(unit: \\"USD\\")")
+            }
+            """,
+            resolvers={"Product.dutyUsd": lambda obj, args, ctx: obj["price"] // 10},
+        ),
+    ),
+    (
+        Op(
+            "the required arguments are sent",
+            "{ products { dutyUsd } }",
+            {"data": {"products": [{"dutyUsd": 10}, {"dutyUsd": 20}]}},
+        ),
+        Op(
+            "the required arguments, beside the client's own",
+            '{ products { price dutyUsd usd: price(unit: "USD") } }',
+            {
+                "data": {
+                    "products": [
+                        {"price": 700, "dutyUsd": 10, "usd": 100},
+                        {"price": 1400, "dutyUsd": 20, "usd": 200},
+                    ]
+                }
+            },
+            apollo_differs="@apollo/gateway merges the required price(unit: USD) into the "
+            "client's price (CNY) and sends that in the representation",
+        ),
+    ),
+)
+
+CASES = [REQUIRES, REQUIRES_ON_REQUIRES, REQUIRES_WITH_ARGUMENTS]
