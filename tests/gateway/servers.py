@@ -59,6 +59,32 @@ class RecordingApp:
         await self.app(scope, replay, send)
 
 
+class ServerPool:
+    """Many servers, started one by one and stopped all at once (uvicorn takes ~0.1 s each)."""
+
+    def __init__(self) -> None:
+        self._running: list[tuple[uvicorn.Server, asyncio.Task[None]]] = []
+
+    async def serve(self, app: ASGIApp) -> str:
+        port = free_port()
+        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+        server = uvicorn.Server(config)
+        task = asyncio.create_task(server.serve())
+        self._running.append((server, task))
+        while not server.started:
+            if task.done():
+                task.result()
+                raise RuntimeError("server stopped before it started")
+            await asyncio.sleep(0.01)
+        return f"http://127.0.0.1:{port}"
+
+    async def aclose(self) -> None:
+        for server, _ in self._running:
+            server.should_exit = True
+        await asyncio.gather(*(task for _, task in self._running))
+        self._running.clear()
+
+
 @asynccontextmanager
 async def serving(app: ASGIApp, port: int | None = None) -> AsyncIterator[str]:
     """Serve ``app`` until the block ends; yields its base URL."""

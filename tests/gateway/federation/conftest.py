@@ -20,7 +20,7 @@ from tests.gateway.federation.case import Case
 from tests.gateway.federation.cases import CASES
 from tests.gateway.federation.tablegraph import subgraph_app
 from tests.gateway.reference import ReferenceGateway, compose_supergraphs, reference_gateways
-from tests.gateway.servers import serving
+from tests.gateway.servers import ServerPool
 
 
 def placeholder_url(subgraph: str) -> str:
@@ -58,6 +58,8 @@ class CaseEnv:
 class Federation:
     def __init__(self, stack: AsyncExitStack, client: httpx.AsyncClient) -> None:
         self.stack = stack
+        self.servers = ServerPool()
+        stack.push_async_callback(self.servers.aclose)
         self.client = client
         self.supergraphs = compose_supergraphs(
             {
@@ -77,12 +79,12 @@ class Federation:
         requests: dict[str, list[dict[str, Any]]] = {}
         for spec in case.subgraphs:
             app, reset, log = subgraph_app(spec)
-            urls[spec.name] = await self.stack.enter_async_context(serving(app)) + "/graphql"
+            urls[spec.name] = await self.servers.serve(app) + "/graphql"
             resets.append(reset)
             requests[spec.name] = log
         supergraph = self.supergraphs[case.name]
         gateway_app = create_gateway_app(supergraph, subgraph_urls=urls, timeout=5.0)
-        ours = await self.stack.enter_async_context(serving(gateway_app)) + "/graphql"
+        ours = await self.servers.serve(gateway_app) + "/graphql"
         env = CaseEnv(case, supergraph, urls, ours, resets, requests, self.client)
         self.envs[case.name] = env
         return env

@@ -10,6 +10,7 @@ import httpx
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.server import create_gateway_app
+from tests.gateway.federation.cases.fetching import BATCHING
 from tests.gateway.federation.cases.operations import MUTATIONS
 from tests.gateway.federation.cases.sharing import OVERRIDE
 from tests.gateway.federation.conftest import Federation
@@ -132,3 +133,13 @@ async def test_a_progressive_override_switched_on_moves_the_field(federation: Fe
             "newAccounts": [{"tier": "gold"}],
         }
     }
+
+
+async def test_identical_representations_are_sent_once(federation: Federation) -> None:
+    env = await federation.start(BATCHING)
+    body = await env.ask(env.ours, "{ events { place { name } } }")
+    assert len(body["data"]["events"]) == 5
+    [call] = env.requests["places"]
+    assert call["variables"]["representations"] == [
+        {"__typename": "Place", "code": code} for code in ("km", "dl", "lj")
+    ]
