@@ -148,6 +148,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--timeout", type=float, default=10.0, help="per-subgraph request timeout, seconds"
     )
+    parser.add_argument(
+        "--retries",
+        type=int,
+        default=2,
+        help="retries of a query's fetch after a transport failure",
+    )
+    parser.add_argument(
+        "--override-label",
+        action="append",
+        default=[],
+        dest="override_labels",
+        help="switch a progressive @override(label:) on (repeatable)",
+    )
     return parser
 
 
@@ -156,7 +169,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     args = build_parser().parse_args(argv)
     configure_tracing("xinfang-gateway")
-    app = create_gateway_app(args.supergraph.read_text(encoding="utf-8"), timeout=args.timeout)
+    app = create_gateway_app(
+        args.supergraph.read_text(encoding="utf-8"),
+        timeout=args.timeout,
+        retries=args.retries,
+        override_labels=args.override_labels,
+    )
     print(f"gateway: http://{args.host}:{args.port}/graphql", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="info")
     return 0

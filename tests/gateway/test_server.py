@@ -83,6 +83,23 @@ async def test_introspection_answers_from_the_api_schema(gateway: GatewayClient)
     assert not any(n.startswith(("join__", "link__")) for n in names)
 
 
+def test_retries_and_override_labels_on_the_command_line() -> None:
+    args = build_parser().parse_args(
+        [
+            "--supergraph",
+            "s.graphql",
+            "--retries",
+            "0",
+            "--override-label",
+            "a",
+            "--override-label",
+            "b",
+        ]
+    )
+    assert (args.retries, args.override_labels) == (0, ["a", "b"])
+    assert build_parser().parse_args(["--supergraph", "s"]).retries == 2
+
+
 def test_command_line_arguments() -> None:
     args = build_parser().parse_args(["--supergraph", "s.graphql", "--port", "4100"])
     assert (str(args.supergraph), args.host, args.port, args.timeout) == (
