@@ -1,4 +1,4 @@
-"""The bench's own database: opened, its nodes migrated, a node emptied."""
+"""The bench's own database: opened, its nodes migrated, a node counted."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.persistence.database import create_engine, ensure_database
-from shared.persistence.migrate import migrate_nodes, node_schema_sql, schema_for
+from shared.persistence.migrate import migrate_nodes, schema_for
 
 
 async def open_database(
@@ -18,16 +18,6 @@ async def open_database(
     engine = create_engine(url, name, pool_size=pool_size)
     await migrate_nodes(engine, list(nodes))
     return engine
-
-
-async def reset_node(engine: AsyncEngine, code: str) -> None:
-    """Drop node ``code``'s schema and create it again, empty, at the newest revision."""
-    async with engine.begin() as conn:
-        await conn.execute(text("SELECT 1"))  # opens the transaction the script joins
-        raw = await conn.get_raw_connection()
-        driver = raw.driver_connection
-        assert driver is not None
-        await driver.execute(node_schema_sql(schema_for(code)))
 
 
 async def case_count(engine: AsyncEngine, code: str) -> int:

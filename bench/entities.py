@@ -13,13 +13,13 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bench.database import case_count, reset_node
+from bench.database import case_count
 from bench.registration import check
 from bench.server import StatementCounter
 from bench.timing import Summary
 from shared.holidays import HolidayCalendar
 from shared.persistence.bulk import load_planned, paused_gc
-from shared.persistence.migrate import schema_for
+from shared.persistence.migrate import reset_node, schema_for
 from shared.seed import plan_node
 
 ENTITIES = """

@@ -18,13 +18,14 @@ from dataclasses import dataclass
 
 import httpx
 
-from bench.database import open_database, reset_node, server_version
+from bench.database import open_database, server_version
 from bench.entities import EntitiesResult, Load, case_ids, measure, prepare
 from bench.registration import RegistrationResult, petitions, register_all
 from bench.server import StatementCounter, serving
 from county.app import create_county_app
 from shared.cli import load_calendar
 from shared.persistence.database import describe, server_url
+from shared.persistence.migrate import reset_node
 from shared.settings import Settings
 
 QUICK = {"cases": 5_000, "registrations": 200, "repeats": 5, "warmups": 1}

@@ -51,10 +51,12 @@ async def engine(database_server: str) -> AsyncIterator[AsyncEngine]:
     name = f"xinfang_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     await ensure_database(database_server, name)
     engine = create_engine(database_server, name)
-    await migrate_nodes(engine, TEST_NODES)
-    yield engine
-    await engine.dispose()
-    await drop_database(database_server, name)
+    try:
+        await migrate_nodes(engine, TEST_NODES)
+        yield engine
+    finally:
+        await engine.dispose()
+        await drop_database(database_server, name)  # and its node roles
 
 
 async def empty_nodes(engine: AsyncEngine, codes: list[str]) -> None:

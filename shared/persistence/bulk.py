@@ -284,8 +284,8 @@ async def load_planned(
             return builder.add(_live_one(work, p, now, actor) for p in part)
 
     written = 0
-    async with engine.begin() as conn:
-        # The first statement opens the transaction the COPYs join.
+    async with NodeDatabase(engine, code).begin() as conn:
+        # The first statement opens the transaction the COPYs join (as the node's role).
         count = (await conn.execute(text(f'SELECT count(*) FROM "{schema}".cases'))).scalar_one()
         if count:
             raise ValueError(f"node {code} already has {count} cases; bulk loading needs none")

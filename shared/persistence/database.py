@@ -10,6 +10,8 @@ from urllib.parse import parse_qs, urlsplit
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from shared.persistence.roles import drop_roles
+
 
 def start_embedded_postgres(data_dir: Path) -> str:
     """Start (or join) the embedded server; returns a libpq URL for its ``postgres`` database."""
@@ -53,7 +55,14 @@ async def ensure_database(url: str, name: str) -> None:
 
 
 async def drop_database(url: str, name: str) -> None:
+    """Drop database ``name`` and its node roles (cluster-wide, named after it)."""
     await _admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    engine = create_async_engine(asyncpg_url(url, "postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            await drop_roles(conn, name)
+    finally:
+        await engine.dispose()
 
 
 def create_engine(url: str, database: str, *, pool_size: int = 10) -> AsyncEngine:

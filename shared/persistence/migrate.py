@@ -20,6 +20,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shared.persistence.roles import ensure_roles, login_role, node_role
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 PLACEHOLDER = "__xinfang_node__"
 BATCH = 50  # new schemas created per transaction
@@ -70,21 +72,49 @@ def downgrade_schema(connection: Connection, schema: str, revision: str) -> None
     command.downgrade(_config(schema, connection=mapped), revision)
 
 
-def node_schema_sql(schema: str) -> str:
-    """The statements that create a new node's schema at head."""
+def node_schema_sql(schema: str, role: str | None = None, login: str | None = None) -> str:
+    """The statements that create a new node's schema at head; with ``role``, owned by the
+    node's role, which creates the tables (the version table readable by the ``login`` role,
+    which checks revisions)."""
     script = new_node_script().replace(PLACEHOLDER, schema)
-    return (
-        f'DROP SCHEMA IF EXISTS "{schema}" CASCADE; CREATE SCHEMA "{schema}";\n'
-        f'SET LOCAL search_path TO "{schema}";\n{script}\nSET LOCAL search_path TO DEFAULT;'
-    )
+    owner = f' AUTHORIZATION "{role}"' if role else ""
+    body = f'SET LOCAL search_path TO "{schema}";\n{script}\nSET LOCAL search_path TO DEFAULT;'
+    if role is not None:
+        body = (
+            f'SET LOCAL ROLE "{role}";\n{body}\n'
+            f'GRANT USAGE ON SCHEMA "{schema}" TO "{login}";\n'
+            f'GRANT SELECT ON "{schema}".alembic_version TO "{login}";\n'
+            "RESET ROLE;"
+        )
+    return f'DROP SCHEMA IF EXISTS "{schema}" CASCADE; CREATE SCHEMA "{schema}"{owner};\n{body}'
+
+
+def _grants_sql(schema: str, role: str, login: str) -> list[str]:
+    return [
+        f'SET LOCAL ROLE "{role}"',
+        f'GRANT USAGE ON SCHEMA "{schema}" TO "{login}"',
+        f'GRANT SELECT ON "{schema}".alembic_version TO "{login}"',
+        "RESET ROLE",
+    ]
+
+
+def ownership_sql(schema: str, role: str, login: str, tables: Sequence[str] | None) -> list[str]:
+    """Hand an existing schema (made before node roles) and its tables to the node's role
+    (``tables`` None: it owns them already), and let ``login`` read its revision."""
+    statements: list[str] = []
+    if tables is not None:
+        statements = [f'ALTER SCHEMA "{schema}" OWNER TO "{role}"']
+        statements += [f'ALTER TABLE "{schema}"."{t}" OWNER TO "{role}"' for t in tables]
+    return statements + _grants_sql(schema, role, login)
 
 
 def _versions(connection: Connection, schemas: Sequence[str]) -> dict[str, str | None]:
-    """Each schema's revision; None when the schema has no version table (or is missing)."""
+    """Each schema's revision; None when the schema has no version table (or is missing).
+    The catalog, not information_schema: that one hides tables the login role cannot use."""
     rows = connection.execute(
         text(
-            "SELECT table_schema FROM information_schema.tables "
-            "WHERE table_name = 'alembic_version' AND table_schema = ANY(:schemas)"
+            "SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE c.relname = 'alembic_version' AND n.nspname = ANY(:schemas)"
         ),
         {"schemas": list(schemas)},
     ).scalars()
@@ -100,9 +130,61 @@ def _versions(connection: Connection, schemas: Sequence[str]) -> dict[str, str |
     return found
 
 
+def _to_settle(connection: Connection, roles: dict[str, str]) -> dict[str, list[str] | None]:
+    """Existing schemas not owned by their node's role (with their tables), or whose revision
+    the login role cannot read (None)."""
+    rows = connection.execute(
+        text(
+            "SELECT n.nspname, pg_get_userbyid(n.nspowner), "
+            "has_schema_privilege(session_user, n.oid, 'USAGE') "
+            "AND EXISTS (SELECT 1 FROM pg_class v WHERE v.relnamespace = n.oid "
+            "AND v.relname = 'alembic_version' AND has_table_privilege(session_user, v.oid, "
+            "'SELECT')), "
+            "array(SELECT c.relname FROM pg_class c WHERE c.relnamespace = n.oid "
+            "AND c.relkind IN ('r', 'p', 'v', 'm', 'f')) "
+            "FROM pg_namespace n WHERE n.nspname = ANY(:schemas)"
+        ),
+        {"schemas": list(roles)},
+    )
+    settle: dict[str, list[str] | None] = {}
+    for schema, owner, readable, tables in rows:
+        if owner != roles[schema]:
+            settle[schema] = list(tables)
+        elif not readable and "alembic_version" in tables:
+            settle[schema] = None
+    return settle
+
+
+async def _create(engine: AsyncEngine, schemas: Sequence[tuple[str, str]], login: str) -> None:
+    """Create (or empty) the given schemas at head, each owned by its role, in one transaction."""
+    async with engine.begin() as conn:
+        await conn.execute(text("SELECT 1"))  # opens the transaction the script joins
+        raw = await conn.get_raw_connection()
+        driver = raw.driver_connection
+        assert driver is not None
+        for schema, role in schemas:
+            # Many statements at once: asyncpg's simple-query path.
+            await driver.execute(node_schema_sql(schema, role, login))
+
+
+async def reset_node(engine: AsyncEngine, code: str) -> None:
+    """Drop node ``code``'s schema and create it again, empty, at the newest revision."""
+    database = engine.url.database
+    assert database is not None
+    role = node_role(database, code)
+    async with engine.begin() as conn:
+        await ensure_roles(conn, [role])
+        login = await login_role(conn)
+    await _create(engine, [(schema_for(code), role)], login)
+
+
 async def migrate_nodes(engine: AsyncEngine, codes: Sequence[str]) -> None:
-    """Bring every node's schema to the newest revision (idempotent)."""
+    """Bring every node's schema to the newest revision, owned by the node's role, which the
+    login role may take (idempotent)."""
     schemas = [schema_for(code) for code in codes]
+    database = engine.url.database
+    assert database is not None
+    roles = {schema_for(code): node_role(database, code) for code in codes}
     # Render outside the greenlet of run_sync: compiling Python there trips CPython 3.11
     # ("AST constructor recursion depth mismatch").
     head = head_revision()
@@ -111,21 +193,21 @@ async def migrate_nodes(engine: AsyncEngine, codes: Sequence[str]) -> None:
     def inspect_schemas(connection: Connection) -> dict[str, str | None]:
         return _versions(connection, schemas)
 
-    async with engine.connect() as conn:
+    def settle(connection: Connection) -> None:
+        for schema, tables in _to_settle(connection, roles).items():
+            for statement in ownership_sql(schema, roles[schema], login, tables):
+                connection.exec_driver_sql(statement)
+
+    async with engine.begin() as conn:
+        await ensure_roles(conn, list(roles.values()))
+        login = await login_role(conn)
+        await conn.run_sync(settle)
         versions = await conn.run_sync(inspect_schemas)
-        await conn.rollback()
     missing = [s for s, v in versions.items() if v is None]
     behind = [s for s, v in versions.items() if v is not None and v != head]
 
     async def create(batch: Sequence[str]) -> None:
-        async with engine.begin() as conn:
-            await conn.execute(text("SELECT 1"))  # opens the transaction the script joins
-            raw = await conn.get_raw_connection()
-            driver = raw.driver_connection
-            assert driver is not None
-            for schema in batch:
-                # Many statements at once: asyncpg's simple-query path.
-                await driver.execute(node_schema_sql(schema))
+        await _create(engine, [(s, roles[s]) for s in batch], login)
 
     batches = [missing[i : i + BATCH] for i in range(0, len(missing), BATCH)]
     for start in range(0, len(batches), PARALLEL):
@@ -133,7 +215,9 @@ async def migrate_nodes(engine: AsyncEngine, codes: Sequence[str]) -> None:
 
     def upgrade(connection: Connection) -> None:
         for schema in behind:
+            connection.execute(text(f'SET LOCAL ROLE "{roles[schema]}"'))
             upgrade_schema(connection, schema)
+            connection.execute(text("RESET ROLE"))
 
     if behind:
         async with engine.begin() as conn:

@@ -29,17 +29,25 @@ from shared.lifecycle import (
 from shared.metrics import StatsCounts
 from shared.persistence import codec
 from shared.persistence.migrate import schema_for
+from shared.persistence.roles import ROLE_OPTION, node_role, switch_roles
 from shared.persistence.tables import case_counters, case_deadlines, case_events, cases, petitioners
 
 
 class NodeDatabase:
-    """One node's schema on a shared engine."""
+    """One node's schema on a shared engine. Every transaction on its connections runs as the
+    node's own role (``SET LOCAL ROLE``, shared.persistence.roles), which can reach no other
+    node's schema."""
 
     def __init__(self, engine: AsyncEngine, code: str) -> None:
         self.engine = engine
         self.code = code
         self.schema = schema_for(code)
-        self._options = {"schema_translate_map": {None: self.schema}}
+        database = engine.url.database if engine is not None else None
+        self.role = node_role(database, code) if database else None
+        self._options: dict[str, Any] = {"schema_translate_map": {None: self.schema}}
+        if self.role is not None:
+            switch_roles(engine)
+            self._options[ROLE_OPTION] = self.role
 
     @asynccontextmanager
     async def connect(self) -> AsyncIterator[AsyncConnection]:
@@ -49,8 +57,10 @@ class NodeDatabase:
     @asynccontextmanager
     async def begin(self) -> AsyncIterator[AsyncConnection]:
         """One transaction: committed when the block ends, rolled back if it raises."""
-        async with self.engine.begin() as conn:
-            yield await conn.execution_options(**self._options)
+        async with self.engine.connect() as conn:
+            mapped = await conn.execution_options(**self._options)  # before the role is taken
+            async with mapped.begin():
+                yield mapped
 
 
 @dataclass(frozen=True)
