@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from strawberry.federation import Schema
@@ -23,10 +22,11 @@ from shared.divisions import Tier, division_tree, tier_of
 from shared.graphql.app import create_service_app
 from shared.holidays import HolidayCalendar, default_calendar
 from shared.persistence.database import create_engine, describe, ensure_database, server_url
-from shared.persistence.migrate import migrate_nodes, schema_for
+from shared.persistence.migrate import migrate_nodes
+from shared.persistence.province import Progress, Seeded, seed_nodes_bulk
 from shared.persistence.repository import NodeDatabase, verify_log
 from shared.registry import NodeRegistry
-from shared.seed import plan_node, write_planned
+from shared.seed import plan_node, spread, write_planned
 from shared.service import TierService
 from shared.settings import Settings
 from shared.telemetry import configure_tracing
@@ -72,26 +72,58 @@ async def seed_nodes(
     *,
     cases_per_node: int,
     settings: Settings,
-    only_empty: bool = True,
+    seed: int = 0,
+    progress: bool = True,
+) -> int:
+    """Demo data by the bulk path (COPY): ``cases_per_node`` for each node that has none."""
+    counts = dict.fromkeys(nodes, cases_per_node)
+    return (
+        await seed_counts(engine, counts, settings=settings, seed=seed, progress=progress)
+    ).cases
+
+
+async def seed_counts(
+    engine: AsyncEngine,
+    counts: dict[str, int],
+    *,
+    settings: Settings,
+    seed: int = 0,
+    progress: bool = True,
+) -> Seeded:
+    bar = Progress(sum(counts.values())) if progress else None
+    seeded = await seed_nodes_bulk(
+        engine,
+        counts,
+        now=datetime.now(UTC),
+        calendar=load_calendar(settings),
+        person_key_secret=settings.person_key_secret,
+        seed=seed,
+        progress=bar,
+    )
+    if bar is not None:
+        bar.close(f"({seeded.nodes} empty nodes, {seeded.reviews} reviews, {seeded.orders} orders)")
+    return seeded
+
+
+async def append_nodes(
+    engine: AsyncEngine,
+    nodes: Sequence[str],
+    *,
+    cases_per_node: int,
+    settings: Settings,
     seed: int = 0,
 ) -> int:
+    """More cases into nodes that may have some, one transaction per act through CaseWork."""
     now = datetime.now(UTC)
     calendar = load_calendar(settings)
     total = 0
     for code in nodes:
         db = NodeDatabase(engine, code)
-        if only_empty:
-            async with db.connect() as conn:
-                count = (
-                    await conn.execute(text(f'SELECT count(*) FROM "{schema_for(code)}".cases'))
-                ).scalar_one()
-            if count:
-                continue
         clock = FixedClock(now)
         work = CaseWork(
             db, calendar=calendar, clock=clock, person_key_secret=settings.person_key_secret
         )
-        planned = plan_node(code, cases_per_node, now=now, seed=seed)
+        planned = plan_node(code, cases_per_node, now=now, seed=seed, peers=())
         await write_planned(work, clock, planned, now=now)
         total += len(planned)
     return total
@@ -173,20 +205,31 @@ def cmd_seed(args: argparse.Namespace) -> int:
     async def run() -> int:
         _, engine = await prepare_database(settings, nodes)
         try:
-            return await seed_nodes(
-                engine,
-                nodes,
-                cases_per_node=args.cases_per_node,
-                settings=settings,
-                only_empty=not args.append,
-                seed=args.seed,
+            if args.append:
+                return await append_nodes(
+                    engine,
+                    nodes,
+                    cases_per_node=args.cases_per_node,
+                    settings=settings,
+                    seed=args.seed,
+                )
+            counts = (
+                spread(args.scale, nodes)
+                if args.scale is not None
+                else dict.fromkeys(nodes, args.cases_per_node)
             )
+            seeded = await seed_counts(engine, counts, settings=settings, seed=args.seed)
+            return seeded.cases
         finally:
             await engine.dispose()
 
     started = time.perf_counter()
     count = asyncio.run(run())
-    print(f"seeded {count} cases over {len(nodes)} nodes in {time.perf_counter() - started:.1f}s")
+    elapsed = time.perf_counter() - started
+    print(
+        f"seeded {count} cases over {len(nodes)} nodes in {elapsed:.1f}s "
+        f"({count / elapsed:,.0f} cases/s, schemas included)"
+    )
     return 0
 
 
@@ -297,10 +340,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.set_defaults(handler=cmd_run)
 
-    seed = sub.add_parser("seed", help="write synthetic cases through the case engine")
+    seed = sub.add_parser(
+        "seed", help="write synthetic cases (planned through the case engine, loaded with COPY)"
+    )
     node_options(seed)
     seed.add_argument("--cases-per-node", type=int, default=20)
-    seed.add_argument("--append", action="store_true", help="also seed nodes that have cases")
+    seed.add_argument(
+        "--scale",
+        type=int,
+        metavar="N",
+        help="N cases in all, spread over the nodes by tier (instead of --cases-per-node)",
+    )
+    seed.add_argument(
+        "--append",
+        action="store_true",
+        help="also seed nodes that have cases (slow: every act a transaction through CaseWork)",
+    )
     seed.add_argument("--seed", type=int, default=0)
     seed.set_defaults(handler=cmd_seed)
 

@@ -9,13 +9,13 @@ cases are still open.
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from shared.casework import CaseWork, FixedClock, PetitionInput
 from shared.deadlines import local_date
-from shared.divisions import division_tree
+from shared.divisions import Tier, division_tree, tier_of
 from shared.errors import DomainError
 from shared.lifecycle import (
     Action,
@@ -25,6 +25,7 @@ from shared.lifecycle import (
     ReviewOutcome,
     Satisfaction,
 )
+from shared.reviews import ReviewLevel, reviewer_for
 from shared.validation import id_check_char
 
 CATEGORIES = (
@@ -65,10 +66,13 @@ CHANNEL_WEIGHTS = (
     (Channel.GRID_REPORT, 1),
 )
 # Calibration (domain.md §4, seed S4): 99.57% timely acceptance, 99.62% on-time reply,
-# 96.82% satisfied or basically satisfied.
+# 96.82% satisfied or basically satisfied, first-time petitions replied in ~21 days.
 LATE_ACCEPTANCE = 0.0043
 LATE_REPLY = 0.0038
+STALLED = 0.3  # of the late replies: never given (the case stays in the backlog, 积案)
 DISSATISFIED = 0.0318
+REPLY_DAYS = 12.0  # mean of the exponential part of the days from acceptance to reply
+RELAY = "relay"  # the actor of acts a message brings (shared.messaging.flows.RELAY_ACTOR)
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,7 @@ class PlannedAct:
     at: datetime
     action: Action
     fields: Mapping[str, object] = field(default_factory=dict)
+    actor: str | None = None  # None: the writer's own actor
 
 
 @dataclass(frozen=True)
@@ -84,6 +89,24 @@ class PlannedCase:
     registered_at: datetime
     acts: tuple[PlannedAct, ...]
     idempotency_key: str
+    skip_level: bool = False  # a visit above the competent tier (越级访)
+
+
+@dataclass(frozen=True)
+class Reviewers:
+    """Where a node's replies are reviewed and finally reviewed (None: not by a seeded node)."""
+
+    review: str | None
+    final_review: str | None
+
+    @classmethod
+    def of(cls, node_code: str, peers: Container[str] | None = None) -> Reviewers:
+        def held(level: ReviewLevel) -> str | None:
+            node = reviewer_for(node_code, level)
+            return node if node is not None and (peers is None or node in peers) else None
+
+        review = held(ReviewLevel.REVIEW)
+        return cls(review, held(ReviewLevel.FINAL_REVIEW) if review else None)
 
 
 def resident_id(rng: random.Random, county_code: str) -> str:
@@ -93,7 +116,11 @@ def resident_id(rng: random.Random, county_code: str) -> str:
 
 
 def plan_case(
-    rng: random.Random, node_code: str, registered_at: datetime, serial: int
+    rng: random.Random,
+    node_code: str,
+    registered_at: datetime,
+    serial: int,
+    reviewers: Reviewers | None = None,
 ) -> PlannedCase:
     tree = division_tree()
     localities = [node_code] + [d.code for d in tree.children(node_code)]
@@ -112,11 +139,18 @@ def plan_case(
         petitioner_phone=f"+861{rng.choice('3456789')}{rng.randrange(0, 10**9):09d}",
         person_count=person_count,
     )
-    acts = list(_plan_acts(rng, registered_at))
-    return PlannedCase(petition, registered_at, tuple(acts), f"seed-{node_code}-{serial:07d}")
+    acts = list(_plan_acts(rng, registered_at, reviewers or Reviewers.of(node_code)))
+    skip_level = (
+        channel is Channel.VISIT
+        and locality != node_code
+        and tier_of(node_code) in (Tier.PROVINCE, Tier.CITY)
+    )
+    return PlannedCase(
+        petition, registered_at, tuple(acts), f"seed-{node_code}-{serial:07d}", skip_level
+    )
 
 
-def _plan_acts(rng: random.Random, registered: datetime) -> list[PlannedAct]:
+def _plan_acts(rng: random.Random, registered: datetime, reviewers: Reviewers) -> list[PlannedAct]:
     hours = timedelta(hours=1)
     acts: list[PlannedAct] = []
     route = rng.random()
@@ -155,7 +189,10 @@ def _plan_acts(rng: random.Random, registered: datetime) -> list[PlannedAct]:
             )
         )
     limit = 90 if extended else 60
-    reply_day = rng.randint(limit + 1, limit + 20) if late else rng.randint(5, limit - 2)
+    if late:
+        reply_day = rng.randint(limit + 1, limit + 20) if rng.random() >= STALLED else 10_000
+    else:
+        reply_day = min(limit - 2, 2 + int(rng.expovariate(1 / REPLY_DAYS)))
     replied = decided + timedelta(days=reply_day)
     outcome = rng.choices(list(ReplyOutcome), [70, 20, 10])[0]
     acts.append(
@@ -177,47 +214,77 @@ def _plan_acts(rng: random.Random, registered: datetime) -> list[PlannedAct]:
     if not dissatisfied:
         acts.append(PlannedAct(rated + hours, Action.CLOSE, counselling))
         return acts
-    if rng.random() < 0.5:  # lets the review window lapse
+    lapses = rng.random() < 0.5
+    if lapses or reviewers.review is None:  # the review window lapses
         acts.append(PlannedAct(replied + timedelta(days=32), Action.CLOSE, counselling))
         return acts
+    # A review is asked of the reviewing node; the owner's acts come by message (relay).
     asked = rated + timedelta(days=rng.randint(1, 20))
-    acts.append(PlannedAct(asked, Action.REQUEST_REVIEW, {"reason": "对答复意见不服"}))
+    acts.append(PlannedAct(asked, Action.REQUEST_REVIEW, {"reason": "对答复意见不服"}, RELAY))
     decided_review = asked + timedelta(days=rng.randint(10, 29))
     acts.append(
         PlannedAct(
             decided_review,
             Action.RECORD_REVIEW_DECISION,
             {"review_outcome": ReviewOutcome.UPHELD, "text": "维持原处理意见"},
+            f"{RELAY}:{reviewers.review}",
         )
     )
-    if rng.random() < 0.6:
+    if rng.random() < 0.6 or reviewers.final_review is None:
         acts.append(PlannedAct(decided_review + timedelta(days=31), Action.CLOSE, counselling))
         return acts
     final_asked = decided_review + timedelta(days=rng.randint(1, 25))
-    acts.append(PlannedAct(final_asked, Action.REQUEST_FINAL_REVIEW, {"reason": "对复查意见不服"}))
+    acts.append(
+        PlannedAct(final_asked, Action.REQUEST_FINAL_REVIEW, {"reason": "对复查意见不服"}, RELAY)
+    )
     acts.append(
         PlannedAct(
             final_asked + timedelta(days=rng.randint(10, 29)),
             Action.RECORD_FINAL_REVIEW_DECISION,
             {"review_outcome": ReviewOutcome.UPHELD, "text": "复核维持"},
+            f"{RELAY}:{reviewers.final_review}",
         )
     )
     return acts
 
 
 def plan_node(
-    node_code: str, count: int, *, now: datetime, days: int = 365, seed: int = 0
+    node_code: str,
+    count: int,
+    *,
+    now: datetime,
+    days: int = 365,
+    seed: int = 0,
+    peers: Container[str] | None = None,
 ) -> list[PlannedCase]:
-    """``count`` cases registered over the ``days`` before ``now``, oldest first."""
+    """``count`` cases registered over the ``days`` before ``now``, oldest first. Reviews go
+    to reviewing nodes among ``peers`` only (None: any node of the tree)."""
     rng = random.Random(f"{seed}:{node_code}")
+    reviewers = Reviewers.of(node_code, peers)
     starts = sorted(now - timedelta(seconds=rng.randrange(0, days * 86400)) for _ in range(count))
-    return [plan_case(rng, node_code, at, i) for i, at in enumerate(starts)]
+    return [plan_case(rng, node_code, at, i, reviewers) for i, at in enumerate(starts)]
+
+
+def spread(total: int, nodes: Sequence[str]) -> dict[str, int]:
+    """``total`` cases over ``nodes``, more to the tiers that register more (a county's
+    petition office takes three times a township's), summing exactly to ``total``."""
+    weight = {Tier.PROVINCE: 6.0, Tier.CITY: 5.0, Tier.COUNTY: 3.0, Tier.TOWNSHIP: 1.0}
+    weights = [weight[tier_of(code)] for code in nodes]
+    whole = sum(weights)
+    shares = [total * w / whole for w in weights]
+    counts = [int(s) for s in shares]
+    by_remainder = sorted(range(len(nodes)), key=lambda i: counts[i] - shares[i])
+    for i in by_remainder[: total - sum(counts)]:
+        counts[i] += 1
+    return dict(zip(nodes, counts, strict=True))
 
 
 async def write_planned(
     work: CaseWork, clock: FixedClock, cases: Sequence[PlannedCase], *, now: datetime
 ) -> int:
-    """Write planned cases through ``work``, whose clock is ``clock``; returns acts written."""
+    """Write planned cases through ``work``, whose clock is ``clock``; returns acts written.
+    Only the case's own records: not the records at other nodes (shared.persistence.province
+    writes those), nor the skip-level mark (CaseWork has no input for it yet)."""
     written = 0
     for planned in cases:
         clock.at = planned.registered_at
@@ -233,7 +300,8 @@ async def write_planned(
                 break
             clock.at = act.at
             try:
-                await work.act(case_id, work.command(act.action, "seed", **act.fields))
+                command = work.command(act.action, act.actor or "seed", **act.fields)
+                await work.act(case_id, command)
             except DomainError:
                 break  # e.g. the same matter reached finality earlier: stop this case here
             written += 1

@@ -13,11 +13,11 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 import asyncpg
 from sqlalchemy import text
@@ -63,6 +63,7 @@ CASE_COLUMNS = (
 )
 PETITIONER_COLUMNS = ("case_id", "name", "id_number", "phone", "address", "person_key")
 EVENT_COLUMNS = ("case_id", "seq", "at", "actor", "action", "from_status", "to_status", "payload")
+ANALYZED = 500  # cases from which a load analyzes its tables (below, any plan is fast)
 DEADLINE_COLUMNS = ("case_id", "kind", "started_at", "due", "met_at", "extra_days")
 
 
@@ -72,6 +73,7 @@ class Lived:
 
     petition: PetitionInput  # validated, as CaseWork stores it
     idempotency_key: str
+    skip_level: bool
     request_hash: str
     person_key: str | None
     matter_key: str | None
@@ -82,12 +84,24 @@ class Lived:
 
 @dataclass
 class Rows:
-    """Rows of a node's case tables, in COPY column order."""
+    """Rows of a node's case tables, in COPY column order; ``more`` holds rows of the node's
+    other tables (links, messages, records of other nodes' cases), in COPY column order too."""
 
     cases: list[tuple[Any, ...]] = field(default_factory=list)
     petitioners: list[tuple[Any, ...]] = field(default_factory=list)
     events: list[tuple[Any, ...]] = field(default_factory=list)
     deadlines: list[tuple[Any, ...]] = field(default_factory=list)
+    more: dict[tuple[str, tuple[str, ...]], list[tuple[Any, ...]]] = field(default_factory=dict)
+
+    def add(self, table: str, columns: tuple[str, ...], row: tuple[Any, ...]) -> None:
+        self.more.setdefault((table, columns), []).append(row)
+
+
+class CrossNode(Protocol):
+    """What a case leaves at other nodes and at its owner through messages (reviews held by
+    the reviewer, supervision orders issued above): called for every case a node takes."""
+
+    def on_case(self, owner: str, case_id: str, case: Lived, rows: Rows) -> None: ...
 
 
 def _engine_only_work(code: str, calendar: HolidayCalendar, secret: bytes) -> CaseWork:
@@ -127,7 +141,9 @@ def _live_one(work: CaseWork, planned: PlannedCase, now: datetime, actor: str) -
             break
         clock.at = act.at
         try:
-            command = work._checked_command(work.command(act.action, actor, **act.fields))
+            command = work._checked_command(
+                work.command(act.action, act.actor or actor, **act.fields)
+            )
             after, event = execute(state, command, work.calendar)
         except DomainError:
             break
@@ -139,6 +155,7 @@ def _live_one(work: CaseWork, planned: PlannedCase, now: datetime, actor: str) -
     return Lived(
         petition=petition,
         idempotency_key=planned.idempotency_key,
+        skip_level=planned.skip_level,
         request_hash=_request_hash(petition),
         person_key=key,
         matter_key=work._matter_key(key, petition) if key else None,
@@ -152,8 +169,9 @@ class RowBuilder:
     """Turns lived cases into rows, batch after batch, in registration order: the part that
     depends on the cases before (ids, repeats, finality of a matter)."""
 
-    def __init__(self, code: str) -> None:
+    def __init__(self, code: str, cross: CrossNode | None = None) -> None:
         self.code = code
+        self.cross = cross
         self.counters: dict[int, int] = {}  # year -> last sequence
         self._earliest: dict[str, tuple[datetime, str]] = {}  # matter key -> first registration
         self._final_matters: set[str] = set()
@@ -207,6 +225,8 @@ class RowBuilder:
         for deadline in case.deadlines:
             row = codec.deadline_row(case_id, deadline)
             rows.deadlines.append(tuple(row[c] for c in DEADLINE_COLUMNS))
+        if self.cross is not None:
+            self.cross.on_case(self.code, case_id, case, rows)
 
 
 def _case_row(code: str, case_id: str, case: Lived, repeat_of: str | None) -> tuple[Any, ...]:
@@ -220,7 +240,7 @@ def _case_row(code: str, case_id: str, case: Lived, repeat_of: str | None) -> tu
         "summary": p.summary,
         "person_count": p.person_count,
         "registered_at": case.state.registered_at,
-        "skip_level": False,
+        "skip_level": case.skip_level,
         "repeat_of": repeat_of,
         "matter_key": case.matter_key,
         "idempotency_key": case.idempotency_key,
@@ -243,13 +263,14 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
-async def _copy(driver: asyncpg.Connection, schema: str, rows: Rows) -> None:
-    tables: Sequence[tuple[str, Sequence[str], list[tuple[Any, ...]]]] = (
+async def copy_rows(driver: asyncpg.Connection, schema: str, rows: Rows) -> None:
+    tables: list[tuple[str, Sequence[str], list[tuple[Any, ...]]]] = [
         ("cases", CASE_COLUMNS, rows.cases),
         ("petitioners", PETITIONER_COLUMNS, rows.petitioners),
         ("case_events", EVENT_COLUMNS, rows.events),
         ("case_deadlines", DEADLINE_COLUMNS, rows.deadlines),
-    )
+    ]
+    tables += [(table, columns, records) for (table, columns), records in rows.more.items()]
     for table, columns, records in tables:
         if records:
             await driver.copy_records_to_table(
@@ -267,17 +288,23 @@ async def load_planned(
     person_key_secret: bytes,
     actor: str = "seed",
     batch: int = 10_000,
+    cross: CrossNode | None = None,
+    on_batch: Callable[[int], None] | None = None,
 ) -> int:
     """Write planned cases into the empty node ``code`` as ``write_planned`` would (acts after
-    ``now`` left undone), in one transaction, and analyze the tables; returns the number of
-    cases written.
+    ``now`` left undone), in one transaction as the node's role, and analyze the tables;
+    returns the number of cases written. ``cross`` adds the records a case leaves at other
+    nodes; ``on_batch`` hears how many planned cases each batch took.
 
     Batches overlap: while the server ingests one batch (COPY), a thread runs the engine over
     the next.
     """
     schema = schema_for(code)
     work = _engine_only_work(code, calendar, person_key_secret)
-    builder = RowBuilder(code)
+    builder = RowBuilder(code, cross)
+
+    def part_of(start: int) -> Sequence[PlannedCase]:
+        return planned[start : start + batch]
 
     def rows_of(part: Sequence[PlannedCase]) -> Rows:
         with paused_gc():
@@ -294,11 +321,13 @@ async def load_planned(
         copying: asyncio.Task[None] | None = None
         try:
             for start in range(0, len(planned), batch):
-                rows = await asyncio.to_thread(rows_of, planned[start : start + batch])
+                rows = await asyncio.to_thread(rows_of, part_of(start))
                 if copying is not None:
                     await copying
-                copying = asyncio.create_task(_copy(driver, schema, rows))
+                copying = asyncio.create_task(copy_rows(driver, schema, rows))
                 written += len(rows.cases)
+                if on_batch is not None:
+                    on_batch(len(part_of(start)))
             if copying is not None:
                 await copying
         finally:
@@ -313,6 +342,7 @@ async def load_planned(
             )
         # Statistics now, not whenever autovacuum comes by (if it runs at all): until then the
         # planner guesses, e.g. 266,000 events for a thousand cases that have 4,800.
-        for table in ("cases", "petitioners", "case_events", "case_deadlines"):
-            await driver.execute(f'ANALYZE "{schema}".{table}')
+        if written >= ANALYZED:
+            for table in ("cases", "petitioners", "case_events", "case_deadlines"):
+                await driver.execute(f'ANALYZE "{schema}".{table}')
     return written
