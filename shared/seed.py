@@ -70,7 +70,9 @@ CHANNEL_WEIGHTS = (
 LATE_ACCEPTANCE = 0.0043
 LATE_REPLY = 0.0038
 STALLED = 0.3  # of the late replies: never given (the case stays in the backlog, 积案)
-DISSATISFIED = 0.0318
+# Half of the dissatisfied ask for a review, which clears the rating (the petitioner rates the
+# review's outcome, not the reply): 6.16% dissatisfied leaves 3.18% of the ratings that stand.
+DISSATISFIED = 0.0616
 REPLY_DAYS = 12.0  # mean of the exponential part of the days from acceptance to reply
 RELAY = "relay"  # the actor of acts a message brings (shared.messaging.flows.RELAY_ACTOR)
 
@@ -191,6 +193,8 @@ def _plan_acts(rng: random.Random, registered: datetime, reviewers: Reviewers) -
     limit = 90 if extended else 60
     if late:
         reply_day = rng.randint(limit + 1, limit + 20) if rng.random() >= STALLED else 10_000
+    elif extended:  # replied after the extension (day 50), within the 90 days
+        reply_day = rng.randint(51, limit - 2)
     else:
         reply_day = min(limit - 2, 2 + int(rng.expovariate(1 / REPLY_DAYS)))
     replied = decided + timedelta(days=reply_day)
