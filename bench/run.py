@@ -4,6 +4,8 @@ real HTTP to the county service running under uvicorn in this process. Prints a 
 The bench has its own database (``--database``, default xinfang_bench) on the server of
 ``DATABASE_URL``, or on the embedded server when that is unset. The ``_entities`` node keeps
 its bulk-loaded cases between runs; the registration node is emptied at every run.
+
+``xinfang bench gateways ...`` is the gateway side by side (bench/gateways/run.py).
 """
 
 from __future__ import annotations
@@ -192,6 +194,10 @@ def main(argv: Sequence[str]) -> int:
     argv = list(argv)
     if argv[:1] == ["--"]:  # `xinfang bench -- --quick`: the separator reaches us too
         argv = argv[1:]
+    if argv[:1] == ["gateways"]:  # `xinfang bench gateways ...`: the gateway side by side
+        from bench.gateways.run import main as gateways_main
+
+        return gateways_main(argv[1:])
     args = resolved(build_parser().parse_args(argv))
     try:
         report = asyncio.run(run(args))
