@@ -26,7 +26,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.gateways import install
+from bench.gateways import install, profile
 from bench.gateways.answer import request_body, wrong_answer
 from bench.gateways.load import Load, generate
 from bench.gateways.processes import Service, Usage, free_port, pinned
@@ -75,11 +75,16 @@ def _apollo(supergraph: Path, port: int, args: argparse.Namespace) -> Launch:
     )
 
 
-def _hive(supergraph: Path, port: int, args: argparse.Namespace) -> Launch:
-    binary = install.NODE_DIR / "node_modules" / ".bin" / "hive-gateway"
-    command = [str(binary), "supergraph", str(supergraph), "--host", "127.0.0.1"]
-    command += ["--port", str(port), "--fork", "1"]
-    return Launch(command, cwd=install.NODE_DIR, env={"NODE_ENV": "production"})
+def _hive(config: str | None) -> Callable[[Path, int, argparse.Namespace], Launch]:
+    def launch(supergraph: Path, port: int, args: argparse.Namespace) -> Launch:
+        binary = install.NODE_DIR / "node_modules" / ".bin" / "hive-gateway"
+        command = [str(binary), "supergraph", str(supergraph), "--host", "127.0.0.1"]
+        command += ["--port", str(port), "--fork", "1"]
+        if config:
+            command += ["--config-path", str(install.NODE_DIR / config)]
+        return Launch(command, cwd=install.NODE_DIR, env={"NODE_ENV": "production"})
+
+    return launch
 
 
 GATEWAYS = {
@@ -90,7 +95,13 @@ GATEWAYS = {
             "xinfang-uvloop", "uvicorn, uvloop + httptools", "python", _ours("uvloop", "httptools")
         ),
         GatewayKind("apollo", "@apollo/gateway + @apollo/server", "node", _apollo),
-        GatewayKind("hive", "@graphql-hive/gateway CLI, --fork 1", "node", _hive),
+        GatewayKind("hive", "@graphql-hive/gateway CLI, --fork 1", "node", _hive(None)),
+        GatewayKind(
+            "hive-no-dedupe",
+            "as hive, subgraph request deduplication off",
+            "node",
+            _hive("hive-no-dedupe.config.mjs"),
+        ),
     )
 }
 
@@ -108,6 +119,7 @@ class Row:
     wrk_cpu_percent: float = 0.0
     subgraph_requests: float = 0.0  # per gateway request
     subgraph_executed: int = 0  # subgraph requests not answered from memory
+    profile: str | None = None
 
 
 @dataclass(frozen=True)
@@ -130,6 +142,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--other-cpus", default="1", help="CPUs of wrk and the subgraphs (1)")
     parser.add_argument("--no-pin", action="store_true", help="pin nothing")
     parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="DIR",
+        help="sample our gateway with py-spy during the measured run; raw stacks into DIR",
+    )
+    parser.add_argument(
         "--installed-only",
         action="store_true",
         help="install no npm or Python packages: skip the gateways that need missing ones "
@@ -146,7 +164,7 @@ def _prepare(args: argparse.Namespace) -> tuple[str, list[GatewayKind], list[str
         try:
             if kind.needs == "node":
                 install.ensure_node_gateways(install=not args.installed_only)
-            elif kind.needs == "python":
+            elif kind.needs == "python" or (args.profile and name.startswith("xinfang")):
                 install.ensure_python_extras(install=not args.installed_only)
         except install.Missing as missing:
             skipped.append(f"{name}: {missing}")
@@ -274,6 +292,11 @@ def _measure(
                 return Row(kind.name, settings, refused=f"wrong answer after warm-up: {wrong}")
         sampler = PeakMemory(service)
         sampler.start()
+        spy = None
+        if args.profile and kind.name.startswith("xinfang"):
+            args.profile.mkdir(parents=True, exist_ok=True)
+            raw = args.profile / f"{kind.name}.txt"
+            spy = profile.start(service.pid, args.duration, raw)
         stats_before = _subgraph_stats(subgraphs_url)
         gateway_before, subgraphs_before = service.usage(), subgraphs.usage()
         started = time.monotonic()
@@ -289,6 +312,10 @@ def _measure(
         seconds = time.monotonic() - started
         gateway_after, subgraphs_after = service.usage(), subgraphs.usage()
         stats_after = _subgraph_stats(subgraphs_url)
+        summary = None
+        if spy is not None:
+            _, failure = spy.communicate(timeout=60)
+            summary = profile.summary(raw) if raw.is_file() else failure.decode()[-500:]
         sampler.halt.set()
         sampler.join()
         wrong_after, _ = _ask(url)
@@ -307,6 +334,7 @@ def _measure(
             wrk_cpu_percent=100 * load.cpu_seconds / seconds,
             subgraph_requests=(stats_after[0] - stats_before[0]) / max(load.requests, 1),
             subgraph_executed=stats_after[1] - stats_before[1],
+            profile=summary,
         )
     finally:
         service.stop()
@@ -412,6 +440,9 @@ def table(report: Report) -> str:
         else "see the lines under the rows for answers that were not the verified one"
     )
     lines.extend(f"skipped    {s}" for s in report.skipped)
+    for r in report.rows:
+        if r.profile:
+            lines += ["", f"profile of {r.name} (py-spy, 100 Hz, non-blocking):", r.profile]
     return "\n".join(lines)
 
 
