@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from gateway.server import build_parser as gateway_parser
+from gateway.supergraph import load_supergraph
 from shared.cli import build_parser
 from shared.cli import tier_nodes as hosted_by
 from shared.divisions import Tier, tier_of
@@ -20,6 +22,7 @@ from tests.k8s.manifests import (
     OVERLAYS,
     ROOT,
     Resource,
+    container_env,
     containers,
     expanded_args,
     generated,
@@ -333,3 +336,55 @@ def test_the_image_file_copies_what_the_manifests_run() -> None:
         assert (ROOT / source).exists(), source
     assert re.search(r"^USER 10001", containerfile, re.MULTILINE)
     assert 'ENTRYPOINT ["xinfang"]' in containerfile
+
+
+def gateway_container(resources: tuple[Resource, ...]) -> Resource:
+    return containers(named(resources, "Deployment", "xinfang-gateway"))[0]
+
+
+@pytest.mark.parametrize("name", OVERLAYS)
+def test_the_gateway_starts_as_xinfang_gateway_accepts_on_its_container_port(name: str) -> None:
+    for resources in namespaces(overlay(name)):
+        container = gateway_container(resources)
+        args = expanded_args(resources, container)
+        assert args[0] == "gateway"
+        options = gateway_parser().parse_args(args[1:])
+        assert options.host == "0.0.0.0"
+        assert options.port == container["ports"][0]["containerPort"]
+        assert str(options.supergraph).startswith("/app/")
+
+
+def test_the_supergraph_in_the_image_calls_each_tier_at_its_service() -> None:
+    resources = namespaces(overlay("province"))[0]
+    path = str(
+        gateway_parser()
+        .parse_args(expanded_args(resources, gateway_container(resources))[1:])
+        .supergraph
+    )
+    sdl = (ROOT / path.removeprefix("/app/")).read_text(encoding="utf-8")
+    urls = load_supergraph(sdl).subgraph_urls()
+    assert set(urls) == set(TIERS)
+    deployments = tier_deployments(resources)
+    for tier, url in urls.items():
+        parts = urlsplit(url)
+        service = named(resources, "Service", parts.hostname or "")
+        assert any(p["port"] == (parts.port or 80) for p in service["spec"]["ports"])
+        assert selects(service["spec"]["selector"], pod_labels(deployments[tier]))
+
+
+@pytest.mark.parametrize("name", ["province", "country-example"])
+def test_a_province_verifies_tokens_against_the_mounted_key_set(name: str) -> None:
+    for resources in namespaces(overlay(name)):
+        for deployment in of_kind(resources, "Deployment"):
+            container = containers(deployment)[0]
+            env = container_env(resources, container)
+            jwks = env["XINFANG_JWKS"]
+            mount = next(m for m in container["volumeMounts"] if jwks.startswith(m["mountPath"]))
+            volume = next(
+                v
+                for v in deployment["spec"]["template"]["spec"]["volumes"]
+                if v["name"] == mount["name"]
+            )
+            assert volume["secret"]["secretName"] == "xinfang-jwks"
+            assert jwks.removeprefix(mount["mountPath"] + "/") == "jwks.json"
+            assert env["XINFANG_ISSUER"].startswith("https://")

@@ -106,6 +106,10 @@ def test_the_dev_township_deployment_serves_its_nodes_as_rendered(
     assert body["data"]["node"] == {"code": "530102401", "name": "昆明国家高新技术产业开发区"}
     cases = int(container_env(overlay("dev"), container)["XINFANG_CASES_PER_NODE"])
     assert body["data"]["stats"]["eventCount"] == cases
+    # A tier service, not a whole platform: it takes messages and serves no gateway.
+    refused = httpx.post(f"{base}/nodes/{nodes[0]}/messages", json={"not": "a message"})
+    assert (refused.status_code, refused.json()["status"]) == (400, "malformed")
+    assert httpx.post(f"{base}/graphql", json={"query": "{ __typename }"}).status_code == 404
 
 
 async def test_every_database_holds_the_locks_of_a_migration_wave(database_server: str) -> None:
