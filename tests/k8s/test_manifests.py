@@ -261,6 +261,18 @@ def test_each_tier_service_uses_the_database_cluster_of_its_tier(name: str) -> N
         )
 
 
+@pytest.mark.parametrize("name", OVERLAYS)
+def test_each_database_owner_may_create_the_node_roles(name: str) -> None:
+    for cluster in of_kind(overlay(name), "Cluster"):
+        owner = cluster["spec"]["bootstrap"]["initdb"]["owner"]
+        roles = {r["name"]: r for r in cluster["spec"]["managed"]["roles"]}
+        assert roles[owner]["createrole"] is True
+        assert roles[owner]["login"] is True
+        assert roles[owner]["superuser"] is False  # else node roles guard nothing (ADR 0007)
+        assert "passwordSecret" not in roles[owner]  # keeps the generated -app password
+        assert cluster["spec"]["enableSuperuserAccess"] is False
+
+
 def secret_names(deployment: Resource) -> set[str]:
     pod = deployment["spec"]["template"]["spec"]
     names = {v["secret"]["secretName"] for v in pod["volumes"] if "secret" in v}

@@ -122,7 +122,10 @@ async def test_every_database_holds_the_locks_of_a_migration_wave(database_serve
     try:
         transaction = connection.transaction()
         await transaction.start()
-        await connection.execute(node_schema_sql("node_530102001"))
+        role = f"{name}_node_530102001"
+        await connection.execute(f'CREATE ROLE "{role}" NOLOGIN')
+        login = await connection.fetchval("SELECT current_user")
+        await connection.execute(node_schema_sql("node_530102001", role, login))
         per_schema = await connection.fetchval(
             "SELECT count(*) FROM pg_locks WHERE pid = pg_backend_pid()"
         )
