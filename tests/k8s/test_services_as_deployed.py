@@ -1,6 +1,7 @@
 """The rendered manifests against the real programs: the dev township Deployment's command,
 environment and registry run as the kubelet would start them (only the port moved to a
-free one on loopback), and the database settings against the locks a migration takes."""
+free one on loopback), logged in as the database owner CloudNativePG would make from the
+Cluster (no superuser), and the database settings against the locks a migration takes."""
 
 from __future__ import annotations
 
@@ -16,11 +17,13 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
+from sqlalchemy.engine import make_url
 
 from shared.persistence.database import drop_database, ensure_database
 from shared.persistence.migrate import BATCH, PARALLEL, node_schema_sql
 from tests.k8s.manifests import (
     ROOT,
+    Resource,
     container_env,
     containers,
     expanded_args,
@@ -55,8 +58,11 @@ def township_service(database_server: str, tmp_path: Path) -> Iterator[tuple[str
     port = free_port()
     args, env = as_deployed(tmp_path, port)
     name = f"xinfang_test_k8s_{uuid.uuid4().hex[:8]}"
-    asyncio.run(ensure_database(database_server, name))  # CloudNativePG's initdb makes it
-    env.update(DATABASE_URL=database_server, XINFANG_DATABASE=name)
+    owner = cluster_owner(overlay("dev"), "xinfang-pg-township")
+    login = f"{name}_{owner['name']}"
+    asyncio.run(bootstrap_as_cloudnativepg(database_server, name, login, owner))
+    url = make_url(database_server).set(username=login, password=None)
+    env.update(DATABASE_URL=url.render_as_string(hide_password=False), XINFANG_DATABASE=name)
     process = subprocess.Popen(
         [sys.executable, "-m", "shared.cli", *args],
         cwd=ROOT,
@@ -85,6 +91,42 @@ def township_service(database_server: str, tmp_path: Path) -> Iterator[tuple[str
         output, _ = process.communicate(timeout=15)
         print(output)
         asyncio.run(drop_database(database_server, name))
+        asyncio.run(admin(database_server, f'DROP ROLE "{login}"'))
+
+
+def cluster_owner(resources: tuple[Resource, ...], cluster: str) -> Resource:
+    """The managed role that owns the cluster's database (initdb's owner)."""
+    spec = named(resources, "Cluster", cluster)["spec"]
+    owner = spec["bootstrap"]["initdb"]["owner"]
+    role: Resource = next(r for r in spec["managed"]["roles"] if r["name"] == owner)
+    return role
+
+
+async def admin(server: str, *statements: str) -> None:
+    connection = await asyncpg.connect(server)
+    try:
+        for statement in statements:
+            await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+async def bootstrap_as_cloudnativepg(
+    server: str, database: str, login: str, role: Resource
+) -> None:
+    """What the operator leaves behind: the owner role with the managed attributes, and the
+    database it owns."""
+    attributes = [
+        "LOGIN" if role["login"] else "NOLOGIN",
+        "CREATEROLE" if role["createrole"] else "NOCREATEROLE",
+        "INHERIT" if role.get("inherit", True) else "NOINHERIT",
+        "SUPERUSER" if role["superuser"] else "NOSUPERUSER",
+    ]
+    await admin(
+        server,
+        f'CREATE ROLE "{login}" {" ".join(attributes)}',
+        f'CREATE DATABASE "{database}" OWNER "{login}"',
+    )
 
 
 def test_the_dev_township_deployment_serves_its_nodes_as_rendered(
