@@ -20,6 +20,16 @@ from shared.divisions import InvalidDivisionCode, division_tree, is_in_subtree, 
 from shared.errors import DomainError, ErrorCode, bad_input
 from shared.holidays import HolidayCalendar
 from shared.lifecycle import Action, CaseState, Channel, Command, Event, execute
+from shared.matters import (
+    MAX_REPRESENTATIVES,
+    IntakeFinding,
+    MatterCheck,
+    MatterEntry,
+    MatterIndex,
+    Refusal,
+    judge_intake,
+    merged,
+)
 from shared.persistence import repository
 from shared.persistence.repository import NodeDatabase
 from shared.validation import (
@@ -65,6 +75,15 @@ class FixedClock:
 
 
 @dataclass(frozen=True)
+class Representative:
+    """One of a collective visit's representatives (at most five, Art. 20)."""
+
+    name: str
+    id_number: str | None = None
+    phone: str | None = None
+
+
+@dataclass(frozen=True)
 class PetitionInput:
     channel: Channel
     category: str
@@ -78,6 +97,20 @@ class PetitionInput:
     received_from: str | None = None  # the node a transferred matter came from
     received_at: datetime | None = None  # receipt of a letter, when registered later
     foreign_id: bool = False  # a foreign document instead of a resident ID (Art. 48)
+    representatives: tuple[Representative, ...] = ()  # a collective visit's (集体访)
+
+
+@dataclass(frozen=True)
+class Registration:
+    """A petition just written, told to ``CaseWork.on_register`` in the same transaction."""
+
+    case_id: str
+    petition: PetitionInput
+    at: datetime
+    matter_key: str | None
+    finding: IntakeFinding
+    check: MatterCheck | None  # None: not checked against the index (routed here)
+    origin_case_id: str | None  # the case this petition is at the node that sent it here
 
 
 T = TypeVar("T")
@@ -115,6 +148,12 @@ class Reaction(Protocol):
     ) -> None: ...
 
 
+class RegistrationReaction(Protocol):
+    async def __call__(
+        self, work: CaseWork, conn: AsyncConnection, registration: Registration
+    ) -> None: ...
+
+
 class CaseWork:
     def __init__(
         self,
@@ -125,6 +164,8 @@ class CaseWork:
         person_key_secret: bytes,
         reaction: Reaction | None = None,
         on_commit: Callable[[str], None] | None = None,
+        on_register: RegistrationReaction | None = None,
+        matter_index: MatterIndex | None = None,
     ) -> None:
         self.db = db
         self.code = db.code
@@ -133,6 +174,8 @@ class CaseWork:
         self.person_key_secret = person_key_secret
         self.reaction = reaction
         self.on_commit = on_commit  # told the node's code after each write (wakes the relay)
+        self.on_register = on_register  # notices, redirects and links of a new case
+        self.matter_index = matter_index  # the province's index of matters (None: not wired)
 
     def committed(self) -> None:
         if self.on_commit is not None:
@@ -156,8 +199,9 @@ class CaseWork:
                 known = await repository.find_by_idempotency_key(conn, idempotency_key)
             if known is not None:
                 return self._replayed(known, request_hash)
+        remote = await self._consult_index(petition)
         try:
-            return await self._register(petition, idempotency_key, request_hash, actor)
+            return await self._register(petition, idempotency_key, request_hash, actor, remote)
         except IntegrityError as error:
             if idempotency_key is None:
                 raise
@@ -180,12 +224,20 @@ class CaseWork:
             )
         return case_id
 
+    async def _consult_index(self, petition: PetitionInput) -> list[MatterEntry] | None:
+        """The matter's cases across the province; None when the index cannot answer."""
+        key = self._person_key(petition)
+        if key is None or self.matter_index is None:
+            return None
+        return await self.matter_index.lookup(self._matter_key(key, petition))
+
     async def _register(
         self,
         petition: PetitionInput,
         idempotency_key: str | None,
         request_hash: str,
         actor: str,
+        remote: list[MatterEntry] | None,
     ) -> str:
         async with self.db.begin() as conn:
             case_id = await self.register_in(
@@ -194,18 +246,38 @@ class CaseWork:
                 idempotency_key=idempotency_key,
                 request_hash=request_hash,
                 actor=actor,
+                intake=Intake(direct=True, remote=remote),
             )
         self.committed()
         return case_id
 
     async def receive_petition_in(
-        self, conn: AsyncConnection, petition: PetitionInput, *, actor: str
+        self,
+        conn: AsyncConnection,
+        petition: PetitionInput,
+        *,
+        actor: str,
+        origin_case_id: str | None = None,
+        check_index: bool = False,
+        skip_level_from: str | None = None,
     ) -> str:
         """Register a petition another node sent here, inside the caller's transaction (the
-        message inbox makes it idempotent)."""
+        message inbox makes it idempotent). ``check_index``: a matter sent down from a
+        skip-level visit is checked against the province's index when its notice arrives."""
         petition = self._validated(petition)
         return await self.register_in(
-            conn, petition, idempotency_key=None, request_hash=_request_hash(petition), actor=actor
+            conn,
+            petition,
+            idempotency_key=None,
+            request_hash=_request_hash(petition),
+            actor=actor,
+            intake=Intake(
+                direct=False,
+                remote=None,
+                check_later=check_index,
+                origin_case_id=origin_case_id,
+                skip_level_from=skip_level_from,
+            ),
         )
 
     async def register_in(
@@ -216,8 +288,15 @@ class CaseWork:
         idempotency_key: str | None,
         request_hash: str,
         actor: str,
+        intake: Intake | None = None,
     ) -> str:
-        """Write a validated petition in the caller's transaction; its case id."""
+        """Write a validated petition in the caller's transaction; its case id.
+
+        Everything received is registered (Art. 19). A petition the cross-node rules refuse
+        (``shared.matters.judge_intake``) is registered and at once not accepted, with the
+        rule's code and written reason.
+        """
+        intake = intake or Intake(direct=True, remote=None)
         now = self.clock.now()
         at = petition.received_at or now
         command = Command(
@@ -228,26 +307,24 @@ class CaseWork:
             received_from=petition.received_from,
         )
         state, event = execute(None, command, self.calendar)
-        key = (
-            person_key(
-                petition.petitioner_id_number,
-                self.person_key_secret,
-                foreign=petition.foreign_id,
-            )
-            if petition.petitioner_id_number
-            else None
-        )
+        key = self._person_key(petition)
         matter_key = self._matter_key(key, petition) if key else None
-        repeat_of = None
-        if matter_key is not None:
-            final = await repository.final_case_for_matter(conn, matter_key)
-            if final is not None:
-                raise DomainError(
-                    ErrorCode.NO_REACCEPTANCE,
-                    f"the same matter reached three-tier finality in case {final}; it is "
-                    "not accepted again (Art. 36). Counsel the petitioner instead.",
-                )
-            repeat_of = await repository.earlier_case_for_matter(conn, matter_key)
+        local = await repository.matter_entries(conn, matter_key) if matter_key else []
+        exclude = [intake.origin_case_id] if intake.origin_case_id else []
+        finding = judge_intake(
+            self.code,
+            channel=petition.channel,
+            issue_locality=petition.issue_locality_code,
+            at=at,
+            entries=merged(intake.remote or [], local),
+            exclude=exclude,
+            direct=intake.direct,
+        )
+        check: MatterCheck | None = None
+        if matter_key is not None and intake.direct:
+            check = MatterCheck.CHECKED if intake.remote is not None else MatterCheck.PENDING
+        elif matter_key is not None and intake.check_later:
+            check = MatterCheck.PENDING
         case_id = await repository.next_case_id(conn, self.code, local_date(at).year)
         await repository.insert_case(
             conn,
@@ -260,10 +337,14 @@ class CaseWork:
                 "summary": petition.summary,
                 "person_count": petition.person_count,
                 "registered_at": at,
-                "repeat_of": repeat_of,
+                "repeat_of": finding.repeat_of,
                 "matter_key": matter_key,
                 "idempotency_key": idempotency_key,
                 "request_hash": request_hash,
+                "skip_level": finding.skip_level,
+                "skip_level_from": intake.skip_level_from,
+                "refusal_code": finding.refusal.value if finding.refusal else None,
+                "matter_check": check.value if check else None,
             },
             {
                 "name": petition.petitioner_name,
@@ -275,10 +356,61 @@ class CaseWork:
             state,
             event,
         )
+        await repository.insert_representatives(
+            conn,
+            case_id,
+            [
+                {
+                    "name": r.name,
+                    "id_number": r.id_number,
+                    "phone": r.phone,
+                    "person_key": person_key(r.id_number, self.person_key_secret)
+                    if r.id_number
+                    else None,
+                }
+                for r in petition.representatives
+            ],
+        )
+        if finding.refusal is not None:
+            assert finding.reason is not None
+            await self.refuse_in(conn, case_id, state, finding.refusal, finding.reason, actor, at)
+        if self.on_register is not None:
+            await self.on_register(
+                self,
+                conn,
+                Registration(
+                    case_id, petition, at, matter_key, finding, check, intake.origin_case_id
+                ),
+            )
         return case_id
 
+    async def refuse_in(
+        self,
+        conn: AsyncConnection,
+        case_id: str,
+        state: CaseState,
+        refusal: Refusal,
+        reason: str,
+        actor: str,
+        at: datetime,
+    ) -> CaseState:
+        """不予受理 / 不再受理 under a cross-node rule: the written reason, the rule's code."""
+        command = Command(Action.NOT_ACCEPT, max(at, state.last_at), actor, reason=reason)
+        new_state, event = execute(state, command, self.calendar)
+        await repository.append_event(conn, case_id, state, new_state, event)
+        await repository.set_case_columns(conn, case_id, refusal_code=refusal.value)
+        return new_state
+
+    def _person_key(self, petition: PetitionInput) -> str | None:
+        if not petition.petitioner_id_number:
+            return None
+        return person_key(
+            petition.petitioner_id_number, self.person_key_secret, foreign=petition.foreign_id
+        )
+
     def _matter_key(self, key: str, petition: PetitionInput) -> str:
-        """Same person + same matter (category, place), keyed so it reveals neither."""
+        """Same person + same matter: the person key, the category and the issue locality as
+        registered, keyed again so the index learns neither (docs/adr/0005)."""
         message = f"{key}|{petition.category}|{petition.issue_locality_code}".encode()
         return hmac.new(self.person_key_secret, message, hashlib.sha256).hexdigest()
 
@@ -317,7 +449,29 @@ class CaseWork:
             petitioner_address=checked(lambda: validate_address(address)) if address else None,
             person_count=checked(lambda: validate_person_count(petition.person_count)),
             received_from=received_from,
+            representatives=self._representatives(petition),
         )
+
+    @staticmethod
+    def _representatives(petition: PetitionInput) -> tuple[Representative, ...]:
+        chosen = petition.representatives
+        if not chosen:
+            return ()
+        if len(chosen) > MAX_REPRESENTATIVES:
+            raise DomainError(
+                ErrorCode.TOO_MANY_REPRESENTATIVES,
+                f"a collective visit sends at most {MAX_REPRESENTATIVES} representatives "
+                f"(Art. 20); {len(chosen)} were given",
+                field="representatives",
+            )
+        if petition.channel is not Channel.VISIT or petition.person_count < 2:
+            raise bad_input(
+                "representatives are chosen by a collective visit (a visit of two or more persons)",
+                "representatives",
+            )
+        if len(chosen) > petition.person_count:
+            raise bad_input("there are more representatives than persons", "representatives")
+        return tuple(_checked_representative(r) for r in chosen)
 
     @staticmethod
     def _id_number(value: str | None, foreign: bool) -> str | None:
@@ -403,6 +557,29 @@ class CaseWork:
         if delivered is not None and delivered > self.clock.now():
             raise bad_input("a delivery cannot be recorded before it happens", "deliveredAt")
         return replace(command, **changes) if changes else command  # type: ignore[arg-type]
+
+
+def _checked_representative(chosen: Representative) -> Representative:
+    id_number, phone = chosen.id_number, chosen.phone
+    try:
+        return Representative(
+            name=validate_person_name(chosen.name),
+            id_number=validate_resident_id(id_number) if id_number else None,
+            phone=validate_phone(phone) if phone else None,
+        )
+    except ValidationFailed as error:
+        raise bad_input(f"a representative: {error.message}", "representatives") from error
+
+
+@dataclass(frozen=True)
+class Intake:
+    """How a petition came in, for the cross-node rules."""
+
+    direct: bool  # the petitioner came here (not routed here by another node)
+    remote: list[MatterEntry] | None  # the province index's answer; None: not had
+    check_later: bool = False
+    origin_case_id: str | None = None
+    skip_level_from: str | None = None
 
 
 def _request_hash(petition: PetitionInput) -> str:

@@ -11,7 +11,10 @@ class ErrorCode(StrEnum):
     DEADLINE_PASSED = "DEADLINE_PASSED"
     NOT_FOUND = "NOT_FOUND"
     DUPLICATE = "DUPLICATE"
-    NO_REACCEPTANCE = "NO_REACCEPTANCE"
+    NO_REACCEPTANCE = "NO_REACCEPTANCE"  # 不再受理: the matter reached three-tier finality
+    PENDING_BELOW = "PENDING_BELOW"  # 不予受理: the matter is still pending at a node below
+    SKIP_LEVEL = "SKIP_LEVEL"  # 越级走访: refused and sent down to the competent node
+    TOO_MANY_REPRESENTATIVES = "TOO_MANY_REPRESENTATIVES"  # a collective visit sends at most 5
     CONFLICT = "CONFLICT"
     WRONG_NODE = "WRONG_NODE"
 

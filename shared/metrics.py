@@ -24,7 +24,8 @@ class StatsCounts:
     backlog_ledger: int  # cases whose handling deadline was missed
     backlog_resolved: int  # of those, replied since
     overdue: int  # open cases with any body-bound deadline passed
-    skip_level_visits: int
+    skip_level_visits: int  # about this territory, made at higher nodes (by issue locality)
+    skip_level_visits_received: int  # made here, skipping the levels below
     repeat_petitions: int
     first_petition_replies: int
     first_petition_reply_days: float  # average, registration to reply
@@ -48,6 +49,7 @@ class Stats:
     backlog_resolution_rate: float | None
     overdue: int
     skip_level_visits: int
+    skip_level_visits_received: int
     repeat_petitions: int
     repeat_petition_rate: float | None
     first_petition_reply_days: float | None
@@ -65,6 +67,7 @@ def stats_from_counts(counts: StatsCounts, as_of: datetime) -> Stats:
         backlog_resolution_rate=rate(counts.backlog_resolved, counts.backlog_ledger),
         overdue=counts.overdue,
         skip_level_visits=counts.skip_level_visits,
+        skip_level_visits_received=counts.skip_level_visits_received,
         repeat_petitions=counts.repeat_petitions,
         repeat_petition_rate=rate(counts.repeat_petitions, counts.event_count),
         first_petition_reply_days=(

@@ -19,7 +19,8 @@ from shared.casework import CaseWork, Clock, SystemClock
 from shared.divisions import Division, Tier, division_tree
 from shared.errors import DomainError
 from shared.holidays import HolidayCalendar
-from shared.messaging import dispatch, flows, inbox
+from shared.matters import MatterEntry, MatterIndex, province_of
+from shared.messaging import dispatch, inbox, matter_flows
 from shared.messaging.messages import Message
 from shared.messaging.relay import Relay
 from shared.persistence.repository import NodeDatabase
@@ -46,6 +47,7 @@ class TierService:
     registry: NodeRegistry = field(default_factory=NodeRegistry)
     works: dict[str, CaseWork] = field(default_factory=dict)
     relay: Relay | None = None
+    http: httpx.AsyncClient | None = None  # for asking the matter index, while running
 
     def host(self, codes: Sequence[str]) -> None:
         tree = division_tree()
@@ -53,14 +55,29 @@ class TierService:
             division = tree.require(code)
             if division.tier is not self.tier:
                 raise ValueError(f"{code} is a {division.tier.value} node, not {self.tier.value}")
-            self.works[code] = CaseWork(
+            work = CaseWork(
                 NodeDatabase(self.engine, code),
                 calendar=self.calendar,
                 clock=self.clock,
                 person_key_secret=self.person_key_secret,
-                reaction=flows.react,
+                reaction=dispatch.react,
                 on_commit=self._wake_relay,
+                on_register=matter_flows.registered,
             )
+            work.matter_index = self._matter_index(work)
+            self.works[code] = work
+
+    def _matter_index(self, work: CaseWork) -> MatterIndex:
+        province = province_of(work.code)
+        if province == work.code:
+            return matter_flows.LocalMatterIndex(work)
+        return matter_flows.HttpMatterIndex(self.registry, province, lambda: self.http)
+
+    async def matter_entries(self, work: CaseWork, matter_key: str) -> list[MatterEntry] | None:
+        """The matter index of a province node hosted here; None for any other node."""
+        if province_of(work.code) != work.code:
+            return None
+        return await matter_flows.LocalMatterIndex(work).lookup(matter_key)
 
     def node(self, code: str) -> tuple[Division, CaseWork] | None:
         work = self.works.get(code)
@@ -104,6 +121,7 @@ class TierService:
         """Relay this service's outboxes while the block runs."""
         limits = httpx.Limits(max_connections=50, max_keepalive_connections=20)
         async with httpx.AsyncClient(limits=limits) as client:
+            self.http = client
             self.relay = Relay(self.works, self.registry, client=client, **options)  # type: ignore[arg-type]
             task = asyncio.create_task(self.relay.run(), name=f"relay-{self.tier.value}")
             try:
@@ -113,3 +131,4 @@ class TierService:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
                 self.relay = None
+                self.http = None

@@ -234,6 +234,23 @@ def create_service_app(
         receipt, detail = await service.receive(work, message)
         return JSONResponse({"status": receipt.value, "detail": detail})
 
+    async def matters(request: Request) -> Response:
+        """The province's matter index: a matter key's cases (ids, nodes, statuses; no
+        personal data: the key is a keyed hash)."""
+        found = hosting(request.path_params["code"])
+        if found is None:
+            return JSONResponse({"status": "unknown-node"}, status_code=404)
+        try:
+            body = await request.json()
+            matter_key = str(body["matterKey"])
+        except (ValueError, KeyError, TypeError) as error:
+            return JSONResponse({"status": "malformed", "detail": str(error)}, status_code=400)
+        service, work = found
+        entries = await service.matter_entries(work, matter_key)
+        if entries is None:
+            return JSONResponse({"status": "not-an-index"}, status_code=404)
+        return JSONResponse({"entries": [e.to_json() for e in entries]})
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
@@ -249,6 +266,7 @@ def create_service_app(
         routes=[
             Route("/nodes/{code}/graphql", router, methods=["GET", "POST"]),
             Route("/nodes/{code}/messages", messages, methods=["POST"]),
+            Route("/nodes/{code}/matters", matters, methods=["POST"]),
             Route("/health", health),
             Route("/ready", ready),
             Route("/", index),

@@ -32,6 +32,9 @@ class CaseLoaders:
             self._deadlines, max_batch_size=5000
         )
         self.links: DataLoader[str, list[CaseLink]] = DataLoader(self._links, max_batch_size=5000)
+        self.representatives: DataLoader[str, list[dict[str, Any]]] = DataLoader(
+            self._representatives, max_batch_size=5000
+        )
 
     async def _cases(self, ids: Sequence[str]) -> list[CaseRecord | None]:
         async with self.db.connect() as conn:
@@ -46,6 +49,11 @@ class CaseLoaders:
     async def _links(self, ids: Sequence[str]) -> list[list[CaseLink]]:
         async with self.db.connect() as conn:
             found = await links_of(conn, ids)
+        return [found[case_id] for case_id in ids]
+
+    async def _representatives(self, ids: Sequence[str]) -> list[list[dict[str, Any]]]:
+        async with self.db.connect() as conn:
+            found = await repository.load_representatives(conn, ids)
         return [found[case_id] for case_id in ids]
 
     async def _deadlines(self, ids: Sequence[str]) -> list[list[Deadline]]:

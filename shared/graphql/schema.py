@@ -13,7 +13,7 @@ from strawberry.federation.schema_directives import Shareable
 from strawberry.types import ExecutionContext
 from strawberry.types.base import StrawberryObjectDefinition
 
-from shared.casework import PetitionInput, parse_case_id
+from shared.casework import PetitionInput, Representative, parse_case_id
 from shared.errors import DomainError, bad_input
 from shared.graphql.types import (
     Case,
@@ -116,6 +116,10 @@ class CaseMutations:
                 received_from=input.received_from,
                 received_at=input.received_at,
                 foreign_id=input.petitioner_id_is_foreign,
+                representatives=tuple(
+                    Representative(name=r.name, id_number=r.id_number, phone=r.phone)
+                    for r in input.representatives or []
+                ),
             ),
             idempotency_key=idempotency_key,
             actor=info.context.actor,

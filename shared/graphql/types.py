@@ -152,7 +152,12 @@ class Stats:
     backlog: int = strawberry.field(description="积案: open cases past their handling deadline")
     backlog_resolution_rate: float | None
     overdue: int
-    skip_level_visits: int
+    skip_level_visits: int = strawberry.field(
+        description="越级走访 about this node's territory, made at higher nodes (by issue locality)"
+    )
+    skip_level_visits_received: int = strawberry.field(
+        description="Visits made here that skipped the competent level and the level above it"
+    )
     repeat_petitions: int
     repeat_petition_rate: float | None
     first_petition_reply_days: float | None = strawberry.field(
@@ -264,7 +269,22 @@ class Case:
     rating: Satisfaction | None
     review_outcome: ReviewOutcome | None
     final: bool = strawberry.field(description="三级终结: no re-acceptance of this matter")
-    skip_level: bool
+    skip_level: bool = strawberry.field(
+        description="越级走访: a visit made here, more than one tier above the competent node"
+    )
+    refusal_code: str | None = strawberry.field(
+        description="Why a cross-node rule did not accept it: NO_REACCEPTANCE (Art. 36), "
+        "PENDING_BELOW (Art. 19), SKIP_LEVEL (Art. 20); the written reason is the "
+        "NOT_ACCEPT event's."
+    )
+    repeat: bool = strawberry.field(description="重复访: same person, same matter as before")
+    repeat_of_id: strawberry.ID | None = strawberry.field(
+        description="The earliest earlier case of the matter, at whichever node holds it."
+    )
+    matter_check: str | None = strawberry.field(
+        description="The province matter index's check: CHECKED, PENDING (it could not be "
+        "reached; it answers later) or CONFLICT (it answered after the case was accepted)."
+    )
     _record: strawberry.Private[CaseRecord]
 
     @classmethod
@@ -284,6 +304,10 @@ class Case:
             review_outcome=ReviewOutcome(record.review_outcome) if record.review_outcome else None,
             final=record.final,
             skip_level=record.skip_level,
+            refusal_code=record.refusal_code,
+            repeat=record.repeat_of is not None,
+            repeat_of_id=strawberry.ID(record.repeat_of) if record.repeat_of else None,
+            matter_check=record.matter_check,
             _record=record,
         )
 
@@ -311,9 +335,33 @@ class Case:
         code = self._record.routed_to
         return jurisdiction_of(code) if code else None
 
-    @strawberry.field(description="An earlier case of the same person on the same matter.")
+    @strawberry.field(
+        description="An earlier case of the same person on the same matter, when this node "
+        "holds it (else see repeatOfId and the trail)."
+    )
     async def repeat_of(self, info: NodeInfo) -> Case | None:
         return await load_case(info, self._record.repeat_of) if self._record.repeat_of else None
+
+    @strawberry.field(description="The higher node where this matter was a skip-level visit.")
+    def skip_level_from(self) -> Jurisdiction | None:
+        code = self._record.skip_level_from
+        return jurisdiction_of(code) if code else None
+
+    @strawberry.field(description="A collective visit's representatives, masked.")
+    async def representatives(self, info: NodeInfo) -> list[Petitioner]:
+        found: list[dict[str, str | None]] = await info.context.loaders.representatives.load(
+            self._record.id
+        )
+        return [
+            Petitioner(
+                name=mask_name(str(r["name"])),
+                id_number=mask_id_number(r["id_number"]) if r["id_number"] else None,
+                phone=mask_phone(r["phone"]) if r["phone"] else None,
+                address=None,
+                masked=True,
+            )
+            for r in found
+        ]
 
     @strawberry.field(description="Masked until access control lands (see docs/adr).")
     def petitioner(self) -> Petitioner:
@@ -432,6 +480,16 @@ class RegisterPetitionInput:
     received_at: datetime | None = strawberry.field(
         default=None, description="When the petition arrived, if registered later (letters)."
     )
+    representatives: list[RepresentativeInput] | None = strawberry.field(
+        default=None, description="集体访: a collective visit's representatives, at most 5."
+    )
+
+
+@strawberry.input(description="One representative of a collective visit.")
+class RepresentativeInput:
+    name: str
+    id_number: str | None = None
+    phone: str | None = None
 
 
 CaseId = Annotated[strawberry.ID, strawberry.argument(description="The case's id.")]

@@ -6,6 +6,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.casework import CaseWork
 from shared.errors import DomainError, ErrorCode
+from shared.lifecycle import CaseState, Event
+from shared.messaging import flows, matter_flows
 from shared.messaging.flows import ROUTING_APPLIERS, Applier
 from shared.messaging.messages import Message, MessageKind
 from shared.messaging.review_flows import REVIEW_APPLIERS
@@ -15,7 +17,21 @@ APPLIERS: dict[MessageKind, Applier] = {
     **ROUTING_APPLIERS,
     **REVIEW_APPLIERS,
     **SUPERVISION_APPLIERS,
+    **matter_flows.MATTER_APPLIERS,
 }
+
+
+async def react(
+    work: CaseWork,
+    conn: AsyncConnection,
+    case_id: str,
+    before: CaseState,
+    after: CaseState,
+    event: Event,
+) -> None:
+    """Everything an act sends to other nodes, in its transaction."""
+    await flows.react(work, conn, case_id, before, after, event)
+    await matter_flows.changed(work, conn, case_id, before, after, event)
 
 
 async def apply_message(work: CaseWork, conn: AsyncConnection, message: Message) -> None:

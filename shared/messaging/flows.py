@@ -4,10 +4,11 @@ does here (``apply_message``). Both run inside the transaction of the act or of 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shared.casework import CaseWork, PetitionInput
+from shared.casework import CaseWork, PetitionInput, Representative
 from shared.divisions import is_in_subtree
 from shared.errors import bad_input
 from shared.lifecycle import Action, CaseState, Channel, Command, Event
@@ -39,10 +40,16 @@ async def send(
     return message
 
 
-def petition_payload(record: CaseRecord) -> dict[str, object]:
+def petition_payload(
+    record: CaseRecord, representatives: list[dict[str, Any]] | None = None
+) -> dict[str, object]:
     """What the receiving node needs to register the matter (personal data included: the
     competent body handles it)."""
     return {
+        "representatives": [
+            {"name": r["name"], "idNumber": r["id_number"], "phone": r["phone"]}
+            for r in representatives or []
+        ],
         "caseId": record.id,
         "channel": record.channel,
         "category": record.category,
@@ -85,7 +92,8 @@ async def _route(work: CaseWork, conn: AsyncConnection, case_id: str, command: C
             "route it to the body where it arose (属地管理)",
             "to",
         )
-    payload = petition_payload(record)
+    chosen = (await repository.load_representatives(conn, [case_id]))[case_id]
+    payload = petition_payload(record, chosen)
     payload["reason"] = command.reason
     if command.action is Action.ASSIGN:
         assert command.due_date is not None
@@ -148,11 +156,13 @@ REACTIONS: dict[Action, Reaction] = {
 # -- the receiver's side ---------------------------------------------------------------------
 
 
-def _petition_from(payload: dict[str, object], sender: str) -> PetitionInput:
+def petition_from(payload: dict[str, object], sender: str) -> PetitionInput:
     petitioner = payload["petitioner"]
     assert isinstance(petitioner, dict)
     person_count = payload["personCount"]
     assert isinstance(person_count, int)
+    chosen = payload.get("representatives") or []
+    assert isinstance(chosen, list)
     return PetitionInput(
         channel=Channel(str(payload["channel"])),
         category=str(payload["category"]),
@@ -164,13 +174,22 @@ def _petition_from(payload: dict[str, object], sender: str) -> PetitionInput:
         petitioner_address=petitioner.get("address"),
         person_count=person_count,
         received_from=sender,
+        representatives=tuple(
+            Representative(
+                name=str(r["name"]),
+                id_number=r.get("idNumber"),
+                phone=r.get("phone"),
+            )
+            for r in chosen
+            if isinstance(r, dict)
+        ),
     )
 
 
 async def _receive_routed(work: CaseWork, conn: AsyncConnection, message: Message) -> None:
     payload = message.payload
     case_id = await work.receive_petition_in(
-        conn, _petition_from(payload, message.sender), actor=RELAY_ACTOR
+        conn, petition_from(payload, message.sender), actor=RELAY_ACTOR
     )
     kind = (
         LinkKind.ASSIGNED_BY

@@ -22,6 +22,9 @@ class MessageKind(StrEnum):
     HEARING_RECORDED = "HEARING_RECORDED"  # final reviewer → owner: days not counted
     SUPERVISION_ORDER = "SUPERVISION_ORDER"  # 督办: a higher node → the case's owner
     SUPERVISION_REPLY = "SUPERVISION_REPLY"  # the owner's written reply
+    MATTER_NOTICE = "MATTER_NOTICE"  # any node → province: where a matter is, how far it got
+    MATTER_CHECKED = "MATTER_CHECKED"  # province → node: the index's late answer for a case
+    SKIP_LEVEL_VISIT = "SKIP_LEVEL_VISIT"  # higher node → competent node: counted, sent down
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,9 @@ class LinkKind(StrEnum):
     REVIEWED_AT = "REVIEWED_AT"  # remote id: the review record at the reviewing node
     FINAL_REVIEWED_AT = "FINAL_REVIEWED_AT"
     SUPERVISED_BY = "SUPERVISED_BY"  # remote id: the supervision order at the issuing node
+    REPEAT_OF = "REPEAT_OF"  # an earlier case of the same person on the same matter (重复访)
+    REDIRECTED_TO = "REDIRECTED_TO"  # a skip-level visit sent down to the competent node
+    REDIRECTED_FROM = "REDIRECTED_FROM"  # the skip-level visit this case was sent down from
 
 
 @dataclass(frozen=True)

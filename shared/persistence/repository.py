@@ -26,11 +26,20 @@ from shared.lifecycle import (
     Satisfaction,
     replay,
 )
+from shared.matters import MatterEntry
 from shared.metrics import StatsCounts
 from shared.persistence import codec
 from shared.persistence.migrate import schema_for
 from shared.persistence.roles import ROLE_OPTION, node_role, switch_roles
-from shared.persistence.tables import case_counters, case_deadlines, case_events, cases, petitioners
+from shared.persistence.tables import (
+    case_counters,
+    case_deadlines,
+    case_events,
+    cases,
+    petitioners,
+    representatives,
+    skip_level_visits,
+)
 
 
 class NodeDatabase:
@@ -84,6 +93,9 @@ class CaseRecord:
     final: bool
     skip_level: bool
     repeat_of: str | None
+    refusal_code: str | None
+    skip_level_from: str | None
+    matter_check: str | None
     petitioner_name: str
     petitioner_id_number: str | None
     petitioner_phone: str | None
@@ -110,6 +122,9 @@ _CASE_COLUMNS = [
     cases.c.final,
     cases.c.skip_level,
     cases.c.repeat_of,
+    cases.c.refusal_code,
+    cases.c.skip_level_from,
+    cases.c.matter_check,
     petitioners.c.name.label("petitioner_name"),
     petitioners.c.id_number.label("petitioner_id_number"),
     petitioners.c.phone.label("petitioner_phone"),
@@ -166,26 +181,61 @@ async def find_by_idempotency_key(conn: AsyncConnection, key: str) -> tuple[str,
     return (row.id, row.request_hash) if row else None
 
 
-async def final_case_for_matter(conn: AsyncConnection, matter_key: str) -> str | None:
-    """A case on the same matter that reached three-tier finality, if any."""
-    return (
-        await conn.execute(
-            select(cases.c.id)
-            .where(cases.c.matter_key == matter_key, cases.c.final.is_(True))
-            .limit(1)
+async def matter_entries(conn: AsyncConnection, matter_key: str) -> list[MatterEntry]:
+    """This node's own cases of a matter, oldest first (what it knows without the index)."""
+    rows = await conn.execute(
+        select(cases.c.id, cases.c.owner_code, cases.c.status, cases.c.final, cases.c.registered_at)
+        .where(cases.c.matter_key == matter_key)
+        .order_by(cases.c.registered_at, cases.c.id)
+    )
+    return [
+        MatterEntry(
+            case_id=row.id,
+            node=row.owner_code,
+            status=CaseStatus(row.status),
+            final=row.final,
+            registered_at=row.registered_at,
         )
-    ).scalar_one_or_none()
+        for row in rows
+    ]
 
 
-async def earlier_case_for_matter(conn: AsyncConnection, matter_key: str) -> str | None:
-    return (
-        await conn.execute(
-            select(cases.c.id)
-            .where(cases.c.matter_key == matter_key)
-            .order_by(cases.c.registered_at)
-            .limit(1)
-        )
+async def matter_key_of(conn: AsyncConnection, case_id: str) -> str | None:
+    key: str | None = (
+        await conn.execute(select(cases.c.matter_key).where(cases.c.id == case_id))
     ).scalar_one_or_none()
+    return key
+
+
+async def set_case_columns(conn: AsyncConnection, case_id: str, **values: Any) -> None:
+    """Columns beside the engine's state (refusal code, repeat, matter check)."""
+    await conn.execute(update(cases).where(cases.c.id == case_id).values(**values))
+
+
+async def insert_representatives(
+    conn: AsyncConnection, case_id: str, rows: Sequence[dict[str, Any]]
+) -> None:
+    if rows:
+        await conn.execute(
+            insert(representatives),
+            [{"case_id": case_id, "seq": i, **row} for i, row in enumerate(rows, 1)],
+        )
+
+
+async def load_representatives(
+    conn: AsyncConnection, ids: Sequence[str]
+) -> dict[str, list[dict[str, Any]]]:
+    rows = await conn.execute(
+        select(representatives)
+        .where(representatives.c.case_id.in_(list(ids)))
+        .order_by(representatives.c.case_id, representatives.c.seq)
+    )
+    result: dict[str, list[dict[str, Any]]] = {case_id: [] for case_id in ids}
+    for row in rows:
+        result[row.case_id].append(
+            {"name": row.name, "id_number": row.id_number, "phone": row.phone}
+        )
+    return result
 
 
 async def lock_case_state(conn: AsyncConnection, case_id: str) -> CaseState | None:
@@ -423,7 +473,7 @@ async def node_stats(
                 "backlog_resolved"
             ),
             count_if(_overdue_condition(now)).label("overdue"),
-            count_if(cases.c.skip_level.is_(True)).label("skip_level_visits"),
+            count_if(cases.c.skip_level.is_(True)).label("skip_level_visits_received"),
             count_if(cases.c.repeat_of.is_not(None)).label("repeat_petitions"),
             func.count(first_reply_days).label("first_petition_replies"),
             func.coalesce(func.avg(first_reply_days), 0.0).label("first_petition_reply_days"),
@@ -447,9 +497,28 @@ async def node_stats(
     )
     row = (await conn.execute(statement)).one()
     values = dict(row._mapping)
+    values["skip_level_visits"] = await skip_level_visits_about(
+        conn, registered_from=registered_from, registered_to=registered_to
+    )
     values["first_petition_reply_days"] = float(values["first_petition_reply_days"])
     values["person_count"] = int(values["person_count"])
     return StatsCounts(**values)
+
+
+async def skip_level_visits_about(
+    conn: AsyncConnection, *, registered_from: date | None, registered_to: date | None
+) -> int:
+    """Skip-level visits about this node's territory made at higher nodes (counted against
+    the issue locality; each arrives with its SKIP_LEVEL_VISIT message)."""
+    conditions = []
+    if registered_from is not None:
+        conditions.append(skip_level_visits.c.at >= _start_of_day(registered_from))
+    if registered_to is not None:
+        conditions.append(skip_level_visits.c.at < end_of_day(registered_to))
+    count: int = (
+        await conn.execute(select(func.count()).select_from(skip_level_visits).where(*conditions))
+    ).scalar_one()
+    return count
 
 
 async def verify_log(

@@ -51,6 +51,9 @@ cases = Table(
     Column("matter_key", Text),  # keyed hash: person + category + locality
     Column("idempotency_key", Text, unique=True),
     Column("request_hash", Text),
+    Column("refusal_code", Text),  # NO_REACCEPTANCE, PENDING_BELOW, SKIP_LEVEL (shared.matters)
+    Column("skip_level_from", Text),  # a skip-level visit received there, sent down here
+    Column("matter_check", Text),  # the province matter index: CHECKED, PENDING, CONFLICT
 )
 Index("cases_registered_at_id", cases.c.registered_at, cases.c.id)
 Index("cases_status", cases.c.status)
@@ -69,6 +72,19 @@ petitioners = Table(
     Column("person_key", Text),  # HMAC of the normalised ID number, never the number
 )
 Index("petitioners_person_key", petitioners.c.person_key)
+
+# A collective visit's representatives (at most five, Art. 20): personal data, like petitioners.
+representatives = Table(
+    "representatives",
+    metadata,
+    Column("case_id", Text, ForeignKey("cases.id"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("id_number", Text),
+    Column("phone", Text),
+    Column("person_key", Text),
+    PrimaryKeyConstraint("case_id", "seq"),
+)
 
 case_deadlines = Table(
     "case_deadlines",
@@ -223,3 +239,32 @@ supervision_counters = Table(
     Column("year", Integer, primary_key=True, autoincrement=False),
     Column("last_seq", BigInteger, nullable=False),
 )
+
+# -- the province's matter index and skip-level visits (docs/adr/0005) ------------------------
+
+matter_index = Table(  # filled at the province node only, from every node's notices
+    "matter_index",
+    metadata,
+    Column("case_id", Text, primary_key=True),
+    Column("matter_key", Text, nullable=False),
+    Column("node", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("final", Boolean, nullable=False),
+    Column("registered_at", DateTime(timezone=True), nullable=False),
+    Column("final_at", DateTime(timezone=True)),
+    Column("version", Integer, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+Index("matter_index_matter_key", matter_index.c.matter_key)
+
+skip_level_visits = Table(  # at the competent node: visits about its territory made elsewhere
+    "skip_level_visits",
+    metadata,
+    Column("visit_case_id", Text, primary_key=True),
+    Column("visited_node", Text, nullable=False),
+    Column("issue_locality_code", Text, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("case_id", Text),  # the case it was sent down as, when it was
+    Column("message_id", Text, nullable=False),
+)
+Index("skip_level_visits_at", skip_level_visits.c.at)

@@ -166,7 +166,7 @@ async def test_every_tier_refuses_the_same_matter_after_final_review(
     clock.advance(DAY)
     result = await node_gql(
         "mutation($i: RegisterPetitionInput!) { registerPetition(input: $i, "
-        'idempotencyKey: "contract-final-again") { id } }',
+        'idempotencyKey: "contract-final-again") { id status refusalCode repeatOfId } }',
         {
             "i": {
                 "channel": "LETTER",
@@ -178,7 +178,12 @@ async def test_every_tier_refuses_the_same_matter_after_final_review(
             }
         },
     )
-    assert code_of(result) == "NO_REACCEPTANCE"
+    refused = result["data"]["registerPetition"]
+    assert (refused["status"], refused["refusalCode"], refused["repeatOfId"]) == (
+        "NOT_ACCEPTED",
+        "NO_REACCEPTANCE",
+        case_id,
+    )
 
 
 async def test_every_tier_refuses_an_illegal_step_with_the_same_codes(

@@ -19,15 +19,12 @@ from tests.county.helpers import (
     PERSON_A,
     PERSON_A_LEGACY,
     PERSON_B,
-    REGISTER,
     act,
     act_ok,
     at,
     code_of,
     deadlines_of,
     error_of,
-    new_key,
-    petition,
     read_case,
     register,
     row_counts,
@@ -230,36 +227,27 @@ async def test_a_case_goes_through_every_stage_up_to_three_tier_finality(
     ]
     assert await read_case(gql, case_id) == case  # the read model agrees with the answer
 
-    # Three-tier finality: the same person on the same matter is not accepted again,
-    # neither with the 18-character ID nor with the old 15-digit card, and nothing is written.
-    before = await row_counts(clean_engine)
-    assert before == {
-        "cases": 1,
-        "petitioners": 1,
-        "case_events": 12,
-        "case_deadlines": 6,
-        "case_counters": 1,
-    }
+    # Three-tier finality: the same person on the same matter is not accepted again, neither
+    # with the 18-character ID nor with the old 15-digit card. Everything received is
+    # registered (Art. 19): the new case is refused at once, in writing, and linked as a repeat.
     for id_number in (PERSON_A, PERSON_A_LEGACY):
-        refused = await gql(
-            REGISTER,
-            {
-                "input": petition(petitionerIdNumber=id_number, summary="同一事项再次信访"),
-                "key": new_key(),
-            },
+        again = await register(gql, petitionerIdNumber=id_number, summary="同一事项再次信访")
+        assert again["status"] == "NOT_ACCEPTED"
+        assert again["repeatOf"] == {"id": case_id}
+        assert [e["action"] for e in again["events"]] == ["REGISTER", "NOT_ACCEPT"]
+        assert case_id in again["events"][1]["reason"]
+        assert "Art. 36" in again["events"][1]["reason"]
+        refusal = await gql(
+            "query($id: ID!) { case(id: $id) { refusalCode repeat } }", {"id": again["id"]}
         )
-        assert refused["data"] is None
-        error = error_of(refused)
-        assert error["extensions"]["code"] == "NO_REACCEPTANCE"
-        assert case_id in error["message"]
-        assert await row_counts(clean_engine) == before
+        assert refusal["data"]["case"] == {"refusalCode": "NO_REACCEPTANCE", "repeat": True}
 
     # Another matter of the same person, or the same matter of someone else, is accepted.
     other_matter = await register(gql, category="劳动争议")
     assert other_matter["repeatOf"] is None
     other_person = await register(gql, petitionerIdNumber=PERSON_B)
     assert other_person["repeatOf"] is None
-    assert other_person["id"] == "530102-2025-000003"  # the refusals used no sequence numbers
+    assert other_person["id"] == "530102-2025-000005"  # the refused ones were registered too
 
 
 async def test_a_supported_reply_rated_satisfied_can_be_closed_at_once(
@@ -578,16 +566,11 @@ async def test_no_reacceptance_also_holds_after_a_revised_final_review(
     assert case["final"] is True
     assert case["reviewOutcome"] == "REVISED"
     clock.advance(100 * DAY)
-    before = await row_counts(clean_engine)
-    refused = await gql(
-        REGISTER,
-        {
-            "input": petition(petitionerIdNumber=PERSON_B, channel="ONLINE", summary="又来"),
-            "key": new_key(),
-        },
-    )
-    assert code_of(refused) == "NO_REACCEPTANCE"
-    assert await row_counts(clean_engine) == before
+    refused = await register(gql, petitionerIdNumber=PERSON_B, channel="ONLINE", summary="又来")
+    assert refused["status"] == "NOT_ACCEPTED"
+    assert refused["repeatOf"] == {"id": case_id}
+    read = await gql("query($id: ID!) { case(id: $id) { refusalCode } }", {"id": refused["id"]})
+    assert read["data"]["case"]["refusalCode"] == "NO_REACCEPTANCE"
 
 
 async def test_a_reply_received_days_later_opens_the_review_window_from_receipt(

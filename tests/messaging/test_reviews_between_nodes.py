@@ -158,7 +158,8 @@ async def test_a_township_reply_is_reviewed_at_its_county_and_finally_at_its_cit
     again = await net.call(
         TOWNSHIP,
         "mutation($i: RegisterPetitionInput!) "
-        '{ registerPetition(input: $i, idempotencyKey: "review-chain-again") { id } }',
+        '{ registerPetition(input: $i, idempotencyKey: "review-chain-again") '
+        "{ status refusalCode repeatOfId } }",
         i={
             "channel": "LETTER",
             "category": "农村农业",
@@ -168,7 +169,11 @@ async def test_a_township_reply_is_reviewed_at_its_county_and_finally_at_its_cit
             "petitionerIdNumber": PERSON,
         },
     )
-    assert again["errors"][0]["extensions"]["code"] == "NO_REACCEPTANCE"
+    assert again["data"]["registerPetition"] == {
+        "status": "NOT_ACCEPTED",
+        "refusalCode": "NO_REACCEPTANCE",
+        "repeatOfId": case_id,
+    }
 
 
 async def test_a_review_asked_after_the_30_day_window_is_refused_by_the_owner(
