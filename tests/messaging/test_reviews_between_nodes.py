@@ -155,6 +155,20 @@ async def test_a_township_reply_is_reviewed_at_its_county_and_finally_at_its_cit
         ("REVIEWED_AT", COUNTY, review_id),
         ("FINAL_REVIEWED_AT", CITY, final_id),
     ]
+    # The other end of each link: the reviewing nodes hold the reviews of this case, decided,
+    # and nothing else about it.
+    for node, held, level in ((COUNTY, review_id, "REVIEW"), (CITY, final_id, "FINAL_REVIEW")):
+        listed = await net.gql(node, f"{{ reviews {{ {REVIEW} }} }}")
+        [review_here] = listed["reviews"]
+        assert (review_here["id"], review_here["level"], review_here["status"]) == (
+            held,
+            level,
+            "DECIDED",
+        )
+        assert (review_here["caseId"], review_here["caseOwner"]) == (case_id, {"code": TOWNSHIP})
+        assert review_here["outcome"] == "UPHELD"
+        cases_here = await net.gql(node, "{ cases { totalCount } }")
+        assert cases_here["cases"]["totalCount"] == 0
     again = await net.call(
         TOWNSHIP,
         "mutation($i: RegisterPetitionInput!) "

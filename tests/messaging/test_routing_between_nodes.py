@@ -226,3 +226,14 @@ async def test_an_assignment_comes_back_as_a_completion_report_that_closes_the_c
         "RECORD_COMPLETION_REPORT",
     ]
     assert {d["kind"]: d["metOnTime"] for d in data["case"]["deadlines"]}["ASSIGNMENT"] is True
+    # Each trail names the other end: assigned to / by, and the report sent back.
+    trail = "query($id: ID!) { case(id: $id) { trail { action node { code } remoteId } } }"
+    at_county = await pair.gql(pair.county, COUNTY, trail, id=case_id)
+    assert at_county["case"]["trail"] == [
+        {"action": "ASSIGNED_TO", "node": {"code": TOWNSHIP}, "remoteId": township_case["id"]}
+    ]
+    at_township = await pair.gql(pair.township, TOWNSHIP, trail, id=township_case["id"])
+    assert at_township["case"]["trail"] == [
+        {"action": "ASSIGNED_BY", "node": {"code": COUNTY}, "remoteId": case_id},
+        {"action": "COMPLETION_REPORTED_TO", "node": {"code": COUNTY}, "remoteId": case_id},
+    ]

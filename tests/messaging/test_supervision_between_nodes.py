@@ -14,7 +14,7 @@ from tests.conftest import CITY, COUNTY, PROVINCE
 from tests.messaging.network import Network, eventually, network
 
 DAY = timedelta(days=1)
-ORDER = "id status severity flagged due replyText overdue issuer { code } caseOwner { code }"
+ORDER = "id caseId status severity flagged due replyText overdue issuer { code } caseOwner { code }"
 
 
 @pytest.fixture
@@ -91,6 +91,14 @@ async def test_a_city_supervision_order_is_answered_in_writing_by_the_county(
 
     done = await eventually(answered)
     assert done["replyText"] == "已受理，正在办理"
+    # Both ends of the link agree: the city's order names the county's case and owner.
+    assert (done["id"], done["caseId"], done["caseOwner"]) == (
+        order["id"],
+        case_id,
+        {"code": COUNTY},
+    )
+    [at_county] = await received()
+    assert (at_county["status"], at_county["caseId"]) == ("REPLIED", case_id)
     assert done["overdue"] is False
     again = await net.call(
         COUNTY,
