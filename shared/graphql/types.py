@@ -22,6 +22,7 @@ from shared.lifecycle import (
     Satisfaction,
 )
 from shared.lifecycle import Deadline as EngineDeadline
+from shared.matters import MatterCheck, Refusal
 from shared.metrics import Stats as EngineStats
 from shared.metrics import stats_from_counts
 from shared.persistence import repository
@@ -38,6 +39,8 @@ LegalChannelEnum = strawberry.enum(LegalChannel, name="LegalChannel")
 ReplyOutcomeEnum = strawberry.enum(ReplyOutcome, name="ReplyOutcome")
 ReviewOutcomeEnum = strawberry.enum(ReviewOutcome, name="ReviewOutcome")
 SatisfactionEnum = strawberry.enum(Satisfaction, name="Satisfaction")
+RefusalEnum = strawberry.enum(Refusal, name="RefusalCode")
+MatterCheckEnum = strawberry.enum(MatterCheck, name="MatterCheck")
 
 MAX_PAGE = 500
 
@@ -272,7 +275,7 @@ class Case:
     skip_level: bool = strawberry.field(
         description="越级走访: a visit made here, more than one tier above the competent node"
     )
-    refusal_code: str | None = strawberry.field(
+    refusal_code: Refusal | None = strawberry.field(
         description="Why a cross-node rule did not accept it: NO_REACCEPTANCE (Art. 36), "
         "PENDING_BELOW (Art. 19), SKIP_LEVEL (Art. 20); the written reason is the "
         "NOT_ACCEPT event's."
@@ -281,7 +284,7 @@ class Case:
     repeat_of_id: strawberry.ID | None = strawberry.field(
         description="The earliest earlier case of the matter, at whichever node holds it."
     )
-    matter_check: str | None = strawberry.field(
+    matter_check: MatterCheck | None = strawberry.field(
         description="The province matter index's check: CHECKED, PENDING (it could not be "
         "reached; it answers later) or CONFLICT (it answered after the case was accepted)."
     )
@@ -304,10 +307,10 @@ class Case:
             review_outcome=ReviewOutcome(record.review_outcome) if record.review_outcome else None,
             final=record.final,
             skip_level=record.skip_level,
-            refusal_code=record.refusal_code,
+            refusal_code=Refusal(record.refusal_code) if record.refusal_code else None,
             repeat=record.repeat_of is not None,
             repeat_of_id=strawberry.ID(record.repeat_of) if record.repeat_of else None,
-            matter_check=record.matter_check,
+            matter_check=MatterCheck(record.matter_check) if record.matter_check else None,
             _record=record,
         )
 
