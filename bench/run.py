@@ -24,10 +24,11 @@ from bench.database import open_database, server_version
 from bench.entities import EntitiesResult, Load, case_ids, measure, prepare
 from bench.registration import RegistrationResult, petitions, register_all
 from bench.server import StatementCounter, serving
-from county.app import create_county_app
-from shared.cli import load_calendar
+from shared.cli import build_app, load_calendar
+from shared.divisions import Tier
 from shared.persistence.database import describe, server_url
 from shared.persistence.migrate import reset_node
+from shared.registry import NodeRegistry
 from shared.settings import Settings
 
 QUICK = {"cases": 5_000, "registrations": 200, "repeats": 5, "warmups": 1}
@@ -84,13 +85,16 @@ def resolved(args: argparse.Namespace) -> argparse.Namespace:
 async def run(args: argparse.Namespace) -> Report:
     settings = Settings.from_env()
     url = server_url(settings.database_url, settings.data_dir)
-    nodes = [args.node, args.registration_node]
+    # The province node keeps the matter index every registration consults (docs/adr/0007).
+    province = args.registration_node[:2]
+    nodes = [args.node, args.registration_node, province]
     engine = await open_database(url, args.database, nodes, pool_size=max(10, *args.concurrency))
     counter = StatementCounter(engine)
     try:
         version = await server_version(engine)
         calendar = load_calendar(settings)
         await reset_node(engine, args.registration_node)
+        await reset_node(engine, province)
         load = await prepare(
             engine,
             args.node,
@@ -104,9 +108,8 @@ async def run(args: argparse.Namespace) -> Report:
         inputs = petitions(
             args.registration_node, WARMUP_REGISTRATIONS + sum(per_run), seed=args.seed
         )
-        app = create_county_app(
-            engine, nodes, calendar=calendar, person_key_secret=settings.person_key_secret
-        )
+        registry = NodeRegistry()
+        app = build_app(engine, nodes, settings, registry)
         limits = httpx.Limits(
             max_connections=max(args.concurrency), max_keepalive_connections=max(args.concurrency)
         )
@@ -114,6 +117,7 @@ async def run(args: argparse.Namespace) -> Report:
             serving(app) as base,
             httpx.AsyncClient(base_url=base, limits=limits, timeout=120) as client,
         ):
+            registry.tiers.update(dict.fromkeys(Tier, base))  # one process hosts them all
             await register_all(
                 client,
                 args.registration_node,

@@ -107,6 +107,7 @@ class Registration:
     case_id: str
     petition: PetitionInput
     at: datetime
+    state: CaseState  # as written (refused at once, when a rule said so)
     matter_key: str | None
     finding: IntakeFinding
     check: MatterCheck | None  # None: not checked against the index (routed here)
@@ -321,7 +322,7 @@ class CaseWork:
             direct=intake.direct,
         )
         check: MatterCheck | None = None
-        if matter_key is not None and intake.direct:
+        if matter_key is not None and intake.direct and self.matter_index is not None:
             check = MatterCheck.CHECKED if intake.remote is not None else MatterCheck.PENDING
         elif matter_key is not None and intake.check_later:
             check = MatterCheck.PENDING
@@ -373,13 +374,15 @@ class CaseWork:
         )
         if finding.refusal is not None:
             assert finding.reason is not None
-            await self.refuse_in(conn, case_id, state, finding.refusal, finding.reason, actor, at)
+            state = await self.refuse_in(
+                conn, case_id, state, finding.refusal, finding.reason, actor, at
+            )
         if self.on_register is not None:
             await self.on_register(
                 self,
                 conn,
                 Registration(
-                    case_id, petition, at, matter_key, finding, check, intake.origin_case_id
+                    case_id, petition, at, state, matter_key, finding, check, intake.origin_case_id
                 ),
             )
         return case_id

@@ -110,8 +110,7 @@ async def _notify(
 
 async def registered(work: CaseWork, conn: AsyncConnection, registration: Registration) -> None:
     """What a new case tells other nodes: the index, the competent node of a skip-level visit."""
-    state = await repository.load_state(conn, registration.case_id)
-    assert state is not None
+    state = registration.state
     finding = registration.finding
     if registration.matter_key is not None:
         await _notify(
@@ -125,7 +124,9 @@ async def registered(work: CaseWork, conn: AsyncConnection, registration: Regist
             check=registration.check is MatterCheck.PENDING,
             origin=registration.origin_case_id,
         )
-    await _link_earlier(work, conn, registration.case_id, finding.earlier, registration.at)
+    await _link_earlier(
+        work, conn, registration.case_id, finding.earlier, registration.at, known=set()
+    )
     if finding.skip_level and finding.competent_node is not None:
         await _send_down(work, conn, registration, redirect=finding.refusal is Refusal.SKIP_LEVEL)
 
@@ -136,9 +137,14 @@ async def _link_earlier(
     case_id: str,
     earlier: tuple[MatterEntry, ...],
     at: datetime,
+    known: set[str | None] | None = None,
 ) -> None:
-    """Trail links to the earlier cases of the same matter (a repeat petition, 重复访)."""
-    known = {(link.remote_id) for link in (await links_of(conn, [case_id]))[case_id]}
+    """Trail links to the earlier cases of the same matter (a repeat petition, 重复访);
+    ``known``: the remote ids linked already (looked up when not given)."""
+    if not earlier:
+        return
+    if known is None:
+        known = {link.remote_id for link in (await links_of(conn, [case_id]))[case_id]}
     for entry in earlier:
         if entry.case_id in known or entry.case_id == case_id:
             continue

@@ -3,7 +3,8 @@
 For benchmarks and large demo data. Every planned case takes the steps ``write_planned``
 (shared.seed) takes through ``CaseWork`` — validation, the pure lifecycle engine, the person
 and matter keys, repeat detection, the refusal of a matter that reached three-tier finality,
-the per-year id sequence — so the rows are the ones the normal path writes (a test compares
+the per-year id sequence; a petition on a final matter is registered and at once not accepted
+— so the rows are the ones the normal path writes (a test compares
 them). Only the writing differs: one transaction into an empty node, COPY in batches.
 A plan that uses one idempotency key twice is refused (ValueError) rather than replayed.
 """
@@ -15,7 +16,7 @@ import gc
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol, cast
 
@@ -27,7 +28,8 @@ from shared.casework import IDEMPOTENCY_KEY, CaseWork, FixedClock, PetitionInput
 from shared.deadlines import DeadlineKind, local_date
 from shared.errors import DomainError
 from shared.holidays import HolidayCalendar
-from shared.lifecycle import Action, CaseState, Command, Deadline, Event, execute
+from shared.lifecycle import Action, CaseState, Command, Deadline, Event, apply, execute
+from shared.matters import MatterEntry, judge_intake
 from shared.persistence import codec
 from shared.persistence.migrate import schema_for
 from shared.persistence.repository import NodeDatabase
@@ -60,6 +62,7 @@ CASE_COLUMNS = (
     "matter_key",
     "idempotency_key",
     "request_hash",
+    "refusal_code",
 )
 PETITIONER_COLUMNS = ("case_id", "name", "id_number", "phone", "address", "person_key")
 EVENT_COLUMNS = ("case_id", "seq", "at", "actor", "action", "from_status", "to_status", "payload")
@@ -80,6 +83,7 @@ class Lived:
     state: CaseState  # after the last act done by "now"
     events: tuple[Event, ...]
     deadlines: tuple[Deadline, ...]  # every deadline row written (later upserts folded in)
+    refusal_code: str | None = None
 
 
 @dataclass
@@ -169,12 +173,15 @@ class RowBuilder:
     """Turns lived cases into rows, batch after batch, in registration order: the part that
     depends on the cases before (ids, repeats, finality of a matter)."""
 
-    def __init__(self, code: str, cross: CrossNode | None = None) -> None:
+    def __init__(
+        self, code: str, calendar: HolidayCalendar, cross: CrossNode | None = None
+    ) -> None:
         self.code = code
+        self.calendar = calendar
         self.cross = cross
         self.counters: dict[int, int] = {}  # year -> last sequence
         self._earliest: dict[str, tuple[datetime, str]] = {}  # matter key -> first registration
-        self._final_matters: set[str] = set()
+        self._final_matters: dict[str, MatterEntry] = {}  # matter key -> its final case
         self._keys: set[str] = set()
 
     def add(self, lived: Iterable[Lived | None]) -> Rows:
@@ -186,10 +193,35 @@ class RowBuilder:
                 raise ValueError(f"idempotency key {case.idempotency_key} is planned twice")
             matter = case.matter_key
             if matter is not None and matter in self._final_matters:
-                continue  # no re-acceptance of a matter that reached finality (Art. 36)
+                case = self._refused(case, self._final_matters[matter])
             self._keys.add(case.idempotency_key)
             self._add_case(rows, case)
         return rows
+
+    def _refused(self, case: Lived, final: MatterEntry) -> Lived:
+        """Registered and not accepted again (Art. 36), as ``CaseWork.register_in`` does it."""
+        registration = case.events[0]
+        state = apply(None, registration, self.calendar)
+        finding = judge_intake(
+            self.code,
+            channel=case.petition.channel,
+            issue_locality=case.petition.issue_locality_code,
+            at=state.registered_at,
+            entries=[final],
+        )
+        assert finding.refusal is not None
+        assert finding.reason is not None
+        command = Command(
+            Action.NOT_ACCEPT, state.last_at, registration.command.actor, reason=finding.reason
+        )
+        refused, event = execute(state, command, self.calendar)
+        return replace(
+            case,
+            state=refused,
+            events=(registration, event),
+            deadlines=tuple(refused.deadlines.values()),
+            refusal_code=finding.refusal.value,
+        )
 
     def _add_case(self, rows: Rows, case: Lived) -> None:
         at = case.state.registered_at
@@ -204,8 +236,10 @@ class RowBuilder:
                 repeat_of = first[1]
             if first is None or at < first[0]:
                 self._earliest[matter] = (at, case_id)
-            if case.state.final:
-                self._final_matters.add(matter)
+            if case.state.final and matter not in self._final_matters:
+                self._final_matters[matter] = MatterEntry(
+                    case_id, self.code, case.state.status, True, at
+                )
         rows.cases.append(_case_row(self.code, case_id, case, repeat_of))
         p = case.petition
         rows.petitioners.append(
@@ -245,6 +279,7 @@ def _case_row(code: str, case_id: str, case: Lived, repeat_of: str | None) -> tu
         "matter_key": case.matter_key,
         "idempotency_key": case.idempotency_key,
         "request_hash": case.request_hash,
+        "refusal_code": case.refusal_code,
         **codec.state_columns(case.state),
     }
     return tuple(row[c] for c in CASE_COLUMNS)
@@ -301,7 +336,7 @@ async def load_planned(
     """
     schema = schema_for(code)
     work = _engine_only_work(code, calendar, person_key_secret)
-    builder = RowBuilder(code, cross)
+    builder = RowBuilder(code, calendar, cross)
 
     def part_of(start: int) -> Sequence[PlannedCase]:
         return planned[start : start + batch]

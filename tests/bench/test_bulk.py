@@ -25,8 +25,8 @@ pytestmark = pytest.mark.db
 
 def plan() -> list[PlannedCase]:
     """Ordinary cases over two calendar years, plus the awkward ones: a case that reaches
-    three-tier finality and a later petition on its matter (refused), two repeat petitions (both
-    name the first case), and petitions refused for bad input."""
+    three-tier finality and a later petition on its matter (registered, not accepted), two
+    repeat petitions (both name the first case), and petitions refused for bad input."""
     many = plan_node(COUNTY, 3000, now=START)
     final = next(
         p
@@ -83,9 +83,11 @@ async def test_bulk_rows_equal_casework_rows(clean_engine: AsyncEngine) -> None:
     await write_planned(work, clock, planned, now=START)
     expected = await node_rows(clean_engine)
 
-    assert len(expected["cases"]) == len(planned) - 3  # refused, bad key, outside
+    assert len(expected["cases"]) == len(planned) - 2  # bad key, outside
     assert {c["id"][7:11] for c in expected["cases"]} == {"2024", "2025"}
-    assert sum(1 for c in expected["cases"] if c["repeat_of"]) == 2
+    assert sum(1 for c in expected["cases"] if c["repeat_of"]) == 3  # and the refused one
+    [refused] = [c for c in expected["cases"] if c["refusal_code"]]
+    assert (refused["status"], refused["refusal_code"]) == ("NOT_ACCEPTED", "NO_REACCEPTANCE")
     assert any(c["final"] for c in expected["cases"])
 
     for batch in (10_000, 7):  # one COPY per table, and many batches (ids run across them)

@@ -6,7 +6,7 @@ Create Date: 2026-12-01
 """
 
 import sqlalchemy as sa
-from alembic import op
+from alembic import context, op
 
 revision = "0005"
 down_revision = "0004"
@@ -16,10 +16,15 @@ depends_on = None
 TS = sa.DateTime(timezone=True)
 
 
+def _schema() -> str:
+    # ALTER TABLE is not mapped by schema_translate_map: name the node's schema (see env.py).
+    schema: str = context.config.attributes["schema"]
+    return schema
+
+
 def upgrade() -> None:
-    op.add_column("cases", sa.Column("refusal_code", sa.Text))
-    op.add_column("cases", sa.Column("skip_level_from", sa.Text))
-    op.add_column("cases", sa.Column("matter_check", sa.Text))
+    for name in ("refusal_code", "skip_level_from", "matter_check"):
+        op.add_column("cases", sa.Column(name, sa.Text), schema=_schema())
     op.create_table(
         "representatives",
         sa.Column("case_id", sa.Text, sa.ForeignKey("cases.id"), nullable=False),
@@ -59,6 +64,5 @@ def downgrade() -> None:
     op.drop_table("skip_level_visits")
     op.drop_table("matter_index")
     op.drop_table("representatives")
-    op.drop_column("cases", "matter_check")
-    op.drop_column("cases", "skip_level_from")
-    op.drop_column("cases", "refusal_code")
+    for name in ("matter_check", "skip_level_from", "refusal_code"):
+        op.drop_column("cases", name, schema=_schema())
