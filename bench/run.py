@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.database import open_database, server_version
 from bench.entities import EntitiesResult, Load, case_ids, measure, prepare
@@ -26,8 +27,10 @@ from bench.registration import RegistrationResult, petitions, register_all
 from bench.server import StatementCounter, serving
 from shared.cli import build_app, load_calendar
 from shared.divisions import Tier
+from shared.messaging import outbox
 from shared.persistence.database import describe, server_url
 from shared.persistence.migrate import reset_node
+from shared.persistence.repository import NodeDatabase
 from shared.registry import NodeRegistry
 from shared.settings import Settings
 
@@ -80,6 +83,18 @@ def resolved(args: argparse.Namespace) -> argparse.Namespace:
     if args.node == args.registration_node:
         raise SystemExit("xinfang bench: --node and --registration-node must differ")
     return args
+
+
+async def relayed(engine: AsyncEngine, code: str, seconds: float = 60.0) -> None:
+    """Wait until the relay has delivered everything ``code`` wrote."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while loop.time() < deadline:
+        async with NodeDatabase(engine, code).connect() as conn:
+            if await outbox.pending_count(conn) == 0:
+                return
+        await asyncio.sleep(0.05)
+    raise RuntimeError(f"node {code}'s messages were not delivered within {seconds:.0f} s")
 
 
 async def run(args: argparse.Namespace) -> Report:
@@ -135,6 +150,7 @@ async def run(args: argparse.Namespace) -> Report:
                         client, args.registration_node, batch, counter, concurrency=concurrency
                     )
                 )
+            await relayed(engine, args.registration_node)  # its messages are registration's work
             entities = await measure(
                 client,
                 args.node,
