@@ -100,7 +100,7 @@ async def relayed(engine: AsyncEngine, code: str, seconds: float = 60.0) -> None
 async def run(args: argparse.Namespace) -> Report:
     settings = Settings.from_env()
     url = server_url(settings.database_url, settings.data_dir)
-    # The province node keeps the matter index every registration consults (docs/adr/0008).
+    # The province node keeps the matter index every registration consults (docs/adr/0009).
     province = args.registration_node[:2]
     nodes = [args.node, args.registration_node, province]
     engine = await open_database(url, args.database, nodes, pool_size=max(10, *args.concurrency))

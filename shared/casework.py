@@ -413,7 +413,7 @@ class CaseWork:
 
     def _matter_key(self, key: str, petition: PetitionInput) -> str:
         """Same person + same matter: the person key, the category and the issue locality as
-        registered, keyed again so the index learns neither (docs/adr/0008)."""
+        registered, keyed again so the index learns neither (docs/adr/0009)."""
         message = f"{key}|{petition.category}|{petition.issue_locality_code}".encode()
         return hmac.new(self.person_key_secret, message, hashlib.sha256).hexdigest()
 

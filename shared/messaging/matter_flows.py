@@ -1,4 +1,4 @@
-"""The cross-node rules' messages (docs/adr/0008).
+"""The cross-node rules' messages (docs/adr/0009).
 
 Every case of a known person is announced to the province's matter index (``MATTER_NOTICE``)
 when it is registered and whenever its status or finality changes; the province node writes its
@@ -295,7 +295,7 @@ async def _checked(work: CaseWork, conn: AsyncConnection, message: Message) -> N
             assert after is not None
             await announce(work, conn, case_id, state, after, work.clock.now())
         else:
-            check = MatterCheck.CONFLICT  # accepted meanwhile: a handler decides (ADR 0008)
+            check = MatterCheck.CONFLICT  # accepted meanwhile: a handler decides (ADR 0009)
     values: dict[str, object] = {"matter_check": check.value}
     if record.repeat_of is None and finding.repeat_of is not None:
         values["repeat_of"] = finding.repeat_of

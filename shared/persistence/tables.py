@@ -240,7 +240,7 @@ supervision_counters = Table(
     Column("last_seq", BigInteger, nullable=False),
 )
 
-# -- the province's matter index and skip-level visits (docs/adr/0008) ------------------------
+# -- the province's matter index and skip-level visits (docs/adr/0009) ------------------------
 
 matter_index = Table(  # filled at the province node only, from every node's notices
     "matter_index",
