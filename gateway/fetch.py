@@ -16,18 +16,31 @@ import asyncio
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Protocol
 
 import httpx
+from graphql import (
+    ArgumentNode,
+    FieldNode,
+    GraphQLError,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    parse,
+    value_from_ast_untyped,
+)
 
 __all__ = [
     "SUBGRAPH_UNAVAILABLE",
     "EntitiesResponse",
+    "RootField",
     "RoutedBatch",
     "Router",
     "StaticRouter",
     "SubgraphFetcher",
     "SubgraphResponse",
+    "root_fields_of",
     "unavailable_error",
 ]
 
@@ -45,11 +58,25 @@ class RoutedBatch:
     positions: tuple[int, ...]
     # What the errors of this batch should name when it fails (e.g. jurisdiction codes).
     labels: tuple[str, ...] = ()
+    # Seconds to wait for this batch (e.g. the slowest node's timeout); None: the subgraph's.
+    timeout: float | None = None
+
+
+@dataclass(frozen=True)
+class RootField:
+    """A root field of a root fetch, with its arguments' values (variables resolved)."""
+
+    name: str
+    arguments: Mapping[str, Any]
 
 
 class Router(Protocol):
     def url_for(self, subgraph: str) -> str:
         """The URL of a root (non-entity) fetch to ``subgraph``."""
+        ...
+
+    def route_root(self, subgraph: str, root_fields: Sequence[RootField]) -> RoutedBatch:
+        """Where a root fetch goes, given its root fields (``positions`` is empty)."""
         ...
 
     def route_entities(
@@ -67,6 +94,9 @@ class StaticRouter:
 
     def url_for(self, subgraph: str) -> str:
         return self.urls[subgraph]
+
+    def route_root(self, subgraph: str, root_fields: Sequence[RootField]) -> RoutedBatch:
+        return RoutedBatch(self.urls[subgraph], ())
 
     def route_entities(
         self, subgraph: str, representations: Sequence[Representation]
@@ -145,8 +175,14 @@ class SubgraphFetcher:
         """A root fetch; ``retryable`` defaults to "not a mutation"."""
         if retryable is None:
             retryable = not query.lstrip().startswith("mutation")
-        url = self.router.url_for(subgraph)
-        return await self._post(subgraph, url, query, variables, headers, retryable=retryable)
+        batch = self.router.route_root(subgraph, root_fields_of(query, variables))
+        response = await self._post(
+            subgraph, batch.url, query, variables, headers, retryable=retryable, wait=batch.timeout
+        )
+        if response.failed and batch.labels:
+            for error in response.errors:
+                error.setdefault("extensions", {})["nodes"] = list(batch.labels)
+        return response
 
     async def fetch_entities(
         self,
@@ -170,6 +206,7 @@ class SubgraphFetcher:
                         representations_variable: [representations[i] for i in batch.positions],
                     },
                     headers,
+                    wait=batch.timeout,
                 )
                 for batch in batches
             )
@@ -200,10 +237,13 @@ class SubgraphFetcher:
         headers: Mapping[str, str] | None,
         *,
         retryable: bool = True,
+        wait: float | None = None,
     ) -> SubgraphResponse:
         attempts = 1 + (self.retries if retryable else 0)
         for attempt in range(attempts):
-            response, transient = await self._post_once(subgraph, url, query, variables, headers)
+            response, transient = await self._post_once(
+                subgraph, url, query, variables, headers, wait
+            )
             if not transient or attempt == attempts - 1:
                 return response
             await asyncio.sleep(self.retry_backoff * 2**attempt)
@@ -216,10 +256,11 @@ class SubgraphFetcher:
         query: str,
         variables: Mapping[str, Any],
         headers: Mapping[str, str] | None,
+        wait: float | None = None,
     ) -> tuple[SubgraphResponse, bool]:
         """One request; the response, and whether a failure is worth retrying."""
         self.attempts += 1
-        timeout = self.timeouts.get(subgraph, self.timeout)
+        timeout = self.timeouts.get(subgraph, self.timeout) if wait is None else wait
         try:
             response = await self.client.post(
                 url,
@@ -241,6 +282,36 @@ class SubgraphFetcher:
         data = body.get("data")
         errors = [e for e in body.get("errors") or () if isinstance(e, dict)]
         return SubgraphResponse(data if isinstance(data, dict) else None, errors), False
+
+
+def root_fields_of(query: str, variables: Mapping[str, Any]) -> tuple[RootField, ...]:
+    """The root fields of a subgraph operation the planner printed, arguments evaluated."""
+    values = dict(variables)
+    return tuple(
+        RootField(name, {a.name.value: value_from_ast_untyped(a.value, values) for a in args})
+        for name, args in _root_field_nodes(query)
+    )
+
+
+@lru_cache(maxsize=2048)
+def _root_field_nodes(query: str) -> tuple[tuple[str, tuple[ArgumentNode, ...]], ...]:
+    try:
+        document = parse(query, no_location=True)
+    except GraphQLError:
+        return ()
+    out: list[tuple[str, tuple[ArgumentNode, ...]]] = []
+
+    def collect(selection_set: SelectionSetNode) -> None:
+        for node in selection_set.selections:
+            if isinstance(node, FieldNode):
+                out.append((node.name.value, tuple(node.arguments or ())))
+            elif isinstance(node, InlineFragmentNode):
+                collect(node.selection_set)
+
+    for definition in document.definitions:
+        if isinstance(definition, OperationDefinitionNode):
+            collect(definition.selection_set)
+    return tuple(out)
 
 
 def _failure(subgraph: str, reason: str) -> SubgraphResponse:

@@ -44,6 +44,7 @@ from graphql import (
 )
 from graphql.language import Visitor
 
+from gateway.node_owned import NodeOwnership
 from gateway.operation import (
     Field,
     InlineFragment,
@@ -146,6 +147,7 @@ class QueryPlanner:
         self.supergraph = supergraph
         self.cache_size = cache_size
         self.plans_built = 0
+        self.ownership = NodeOwnership(supergraph)
         self._cache: OrderedDict[tuple[str, str | None], QueryPlan] = OrderedDict()
 
     def plan(
@@ -169,7 +171,7 @@ class QueryPlanner:
 
     def build_plan(self, operation: NormalizedOperation) -> QueryPlan:
         self.plans_built += 1
-        return _PlanBuilder(self.supergraph, operation).build()
+        return _PlanBuilder(self.supergraph, operation, self.ownership.scope()).build()
 
 
 # --- plan building ----------------------------------------------------------------------------
@@ -275,8 +277,14 @@ Conditions = tuple[tuple[DirectiveNode, ...], ...]
 
 
 class _PlanBuilder:
-    def __init__(self, supergraph: Supergraph, operation: NormalizedOperation) -> None:
+    def __init__(
+        self,
+        supergraph: Supergraph,
+        operation: NormalizedOperation,
+        ownership: NodeOwnership | None = None,
+    ) -> None:
         self.sg = supergraph
+        self.ownership = ownership or NodeOwnership(supergraph)
         self.schema = supergraph.api_schema
         self.operation = operation
         self.groups: list[_Group] = []
@@ -297,27 +305,30 @@ class _PlanBuilder:
             for f, c in _root_fields(self.operation.selections, ())
             if f.name not in ("__typename", "__schema", "__type")
         ]
-        chunks: list[list[tuple[Field, Conditions, str]]] = []
+        # A root fetch goes to one subgraph and, for fields naming a node, to that node.
+        chunks: list[list[tuple[Field, Conditions, tuple[str, str | None]]]] = []
         chosen: set[str] = set()
         for f, conditions in root_fields:
             graph = self._root_subgraph(root.name, f, chosen)
             chosen.add(graph)
+            route = (graph, self.ownership.shard_of(f))
             if kind == OperationType.MUTATION:
-                if chunks and chunks[-1][-1][2] == graph:
-                    chunks[-1].append((f, conditions, graph))
+                if chunks and chunks[-1][-1][2] == route:
+                    chunks[-1].append((f, conditions, route))
                 else:
-                    chunks.append([(f, conditions, graph)])
+                    chunks.append([(f, conditions, route)])
             else:
                 chunks = chunks or [[]]
-                chunks[0].append((f, conditions, graph))
+                chunks[0].append((f, conditions, route))
 
         nodes: list[PlanNode] = []
         for chunk in chunks:
             first = len(self.groups)
-            roots: dict[str, _Group] = {}
-            for f, conditions, graph in chunk:
-                group = roots.get(graph) or self._new_group(graph, (), None)
-                roots[graph] = group
+            roots: dict[tuple[str, str | None], _Group] = {}
+            for f, conditions, route in chunk:
+                group = roots.get(route) or self._new_group(route[0], (), None)
+                roots[route] = group
+                self.ownership.enter_root(group.id, root.name, f)
                 target = group.selections
                 for directives in conditions:
                     target = _add_fragment(target, None, directives).selections
@@ -422,7 +433,9 @@ class _PlanBuilder:
     ) -> None:
         meta = self.sg.field(parent_type, f.name)
         provided_node = _provided_field(provided, parent_type, f.name)
-        if self._local(group.subgraph, meta, provided_node is not None):
+        if self._local(
+            group.subgraph, meta, provided_node is not None
+        ) and not self.ownership.must_hop(group, parent_type, f.name, path):
             sub_provided = (
                 provided_node.selection_set
                 if provided_node is not None

@@ -31,6 +31,10 @@ class NodeRegistry:
     def graphql_url(self, code: str) -> str:
         return f"{self.base_url(code)}/nodes/{code}/graphql"
 
+    def service_url(self, code: str) -> str:
+        """The service endpoint of the tier service hosting ``code`` (entities by owner)."""
+        return f"{self.base_url(code)}/tiers/{tier_of(code).value.lower()}/graphql"
+
     @classmethod
     def from_json(cls, text: str) -> NodeRegistry:
         data = json.loads(text)

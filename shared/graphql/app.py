@@ -1,8 +1,10 @@
 """The tier service: one ASGI app hosting any number of nodes of one tier, each at
-``/nodes/{code}/graphql``, plus ``/health`` and ``/ready``."""
+``/nodes/{code}/graphql``, the service endpoint ``/tiers/{tier}/graphql`` (entities of all of
+them, split by owner), plus ``/health`` and ``/ready``."""
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -25,6 +27,7 @@ from shared.casework import CaseWork, Clock, SystemClock
 from shared.divisions import Tier, division_tree
 from shared.errors import DomainError, ErrorCode
 from shared.graphql.context import CaseLoaders, NodeContext
+from shared.graphql.service_endpoint import ServiceEndpoint
 from shared.holidays import HolidayCalendar
 from shared.messaging.messages import Message
 from shared.registry import NodeRegistry
@@ -87,19 +90,7 @@ class NodeGraphQL(GraphQL[NodeContext, None]):
         self.service = service
 
     async def get_context(self, request: Any, response: Any) -> NodeContext:
-        code = request.path_params["code"]
-        found = self.service.node(code)
-        assert found is not None  # checked by NodeRoute before the view runs
-        division, work = found
-        actor = request.headers.get("x-xinfang-user") or f"handler@{code}"
-        return NodeContext(
-            request=request,
-            response=response,
-            node=division,
-            work=work,
-            loaders=CaseLoaders(work.db),
-            actor=actor[:200],
-        )
+        return node_context(self.service, request, request.path_params["code"], response)
 
     async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
         data: GraphQLHTTPResponse = {"data": result.data}
@@ -125,6 +116,24 @@ class NodeGraphQL(GraphQL[NodeContext, None]):
             extensions["field"] = field_name
         formatted["extensions"] = extensions
         return formatted
+
+
+def node_context(
+    service: TierService, request: Request, code: str, response: Any = None
+) -> NodeContext:
+    """What a resolver of node ``code`` gets for this request."""
+    found = service.node(code)
+    assert found is not None  # checked by the routes before a view runs
+    division, work = found
+    actor = request.headers.get("x-xinfang-user") or f"handler@{code}"
+    return NodeContext(
+        request=request,
+        response=response,
+        node=division,
+        work=work,
+        loaders=CaseLoaders(work.db),
+        actor=actor[:200],
+    )
 
 
 class NodeRoute:
@@ -189,6 +198,25 @@ def create_service_app(
             if found is not None:
                 return service, found[1]
         return None
+
+    endpoints = {
+        service.tier.value.lower(): ServiceEndpoint(
+            service,
+            schema,
+            context_for=functools.partial(node_context, service),
+            format_error=NodeGraphQL._format,
+        )
+        for service, schema in parts
+    }
+
+    async def tier_graphql(request: Request) -> Response:
+        endpoint = endpoints.get(request.path_params["tier"])
+        if endpoint is None:
+            tier = request.path_params["tier"]
+            message = f"this service serves no {tier} tier"
+            body = {"errors": [{"message": message, "extensions": {"code": "TIER_NOT_FOUND"}}]}
+            return JSONResponse(body, status_code=404)
+        return await endpoint(request)
 
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok", "tiers": [s.tier.value for s in services]})
@@ -265,6 +293,7 @@ def create_service_app(
     app = Starlette(
         routes=[
             Route("/nodes/{code}/graphql", router, methods=["GET", "POST"]),
+            Route("/tiers/{tier}/graphql", tier_graphql, methods=["POST"]),
             Route("/nodes/{code}/messages", messages, methods=["POST"]),
             Route("/nodes/{code}/matters", matters, methods=["POST"]),
             Route("/health", health),

@@ -12,6 +12,7 @@ from shared.deadlines import LIMITS, Bound, DeadlineKind
 from shared.divisions import Division, Tier, division_tree
 from shared.errors import DomainError, ErrorCode, bad_input
 from shared.graphql.context import NodeContext
+from shared.graphql.node_owned import NodeOwned
 from shared.lifecycle import (
     CaseStatus,
     Channel,
@@ -205,7 +206,10 @@ class Jurisdiction:
     def children(self) -> list[Jurisdiction]:
         return [Jurisdiction.of(d) for d in division_tree().children(self.code)]
 
-    @strawberry.field(description="This node's own figures, for cases registered in the period.")
+    @strawberry.field(
+        description="This node's own figures, for cases registered in the period.",
+        directives=[NodeOwned()],
+    )
     async def stats(self, info: NodeInfo, period: Period | None = None) -> Stats:
         ctx = _own_node(info, self.code)
         checked = period.checked() if period else None
@@ -218,7 +222,7 @@ class Jurisdiction:
             )
         return Stats.of(stats_from_counts(counts, ctx.work.clock.now()))
 
-    @strawberry.field(description="This node's cases, newest first.")
+    @strawberry.field(description="This node's cases, newest first.", directives=[NodeOwned()])
     async def cases(
         self,
         info: NodeInfo,
@@ -257,7 +261,7 @@ def _own_node(info: NodeInfo, code: str) -> NodeContext:
     return ctx
 
 
-@strawberry.federation.type(keys=["id"])
+@strawberry.federation.type(keys=["id"], directives=[NodeOwned()])
 class Case:
     id: strawberry.ID
     channel: Channel
