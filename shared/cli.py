@@ -7,6 +7,7 @@ import asyncio
 import importlib
 import json
 import logging
+import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -37,6 +38,8 @@ DEFAULT_PROVINCE = "53"  # Yunnan: the reference province (DESIGN.md)
 
 
 ALL_TIERS = "all"
+# A province-wide query asks every township in one _entities call per service: seconds, not ms.
+GATEWAY_TIMEOUT = 60.0
 
 
 def chosen_tiers(name: str) -> list[Tier]:
@@ -153,16 +156,17 @@ def build_app(
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    """Tier services in their own processes, the gateway in front at ``--port``."""
     import uvicorn
+
+    from gateway.routing import KeyRouter
+    from gateway.server import create_gateway_app
+    from gateway.supergraph import load_supergraph
+    from shared import local_platform as platform
 
     settings = Settings.from_env()
     nodes = tier_nodes(chosen_tiers(args.tier), args.province, args.nodes)
     base = f"http://{args.host}:{args.port}"
-    registry = (
-        NodeRegistry.from_file(Path(args.registry))
-        if args.registry
-        else NodeRegistry(tiers=dict.fromkeys(Tier, base))
-    )
 
     async def prepare() -> str:
         url, engine = await prepare_database(settings, nodes)
@@ -178,24 +182,45 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
         return url
 
-    url = asyncio.run(prepare())
-    configure_tracing("xinfang-tiers")
-    engine = create_engine(url, settings.database_name)
-    app = build_app(engine, nodes, settings, registry)
-    tree = division_tree()
-    print(f"serving {len(nodes)} nodes of province {args.province} ({tree.name(args.province)})")
-    for tier in Tier:
-        of_tier = [code for code in nodes if tier_of(code) is tier]
-        if of_tier:
-            first = of_tier[0]
+    asyncio.run(prepare())
+    processes = platform.plan_tier_processes(nodes, args.host, args.port)
+    given = NodeRegistry.from_file(Path(args.registry)) if args.registry else None
+    registry = platform.local_registry(processes, given)
+    sdl = platform.SUPERGRAPH.read_text(encoding="utf-8")
+    fallback = {
+        tier.value.lower(): f"{url.rstrip('/')}/tiers/{tier.value.lower()}/graphql"
+        for tier, url in registry.tiers.items()
+    }
+    platform.start_tier_processes(processes, registry)
+    try:
+        configure_tracing("xinfang-gateway")
+        router = KeyRouter(registry, {**load_supergraph(sdl).subgraph_urls(), **fallback})
+        front = platform.create_front_app(
+            create_gateway_app(sdl, router=router, timeout=GATEWAY_TIMEOUT), registry, processes
+        )
+        tree = division_tree()
+        print(f"gateway: {base}/graphql   (GraphiQL in a browser; one query, every node)")
+        print(
+            f"serving {len(nodes)} nodes of province {args.province} ({tree.name(args.province)})"
+        )
+        for planned in processes:
+            first = planned.nodes[0]
             print(
-                f"  {tier.value.lower():9} {len(of_tier):5} nodes, e.g. {tree.name(first)} "
-                f"{base}/nodes/{first}/graphql"
+                f"  {planned.tier.value.lower():9} {len(planned.nodes):5} nodes, e.g. "
+                f"{tree.name(first)} {base}/nodes/{first}/graphql  (service {planned.base_url})"
             )
-    print(f"every node: {base}/   health: {base}/health   ready: {base}/ready")
-    sys.stdout.flush()
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+        print(f"every node: {base}/   health: {base}/health   ready: {base}/ready")
+        sys.stdout.flush()
+        # uvicorn re-raises SIGTERM once it has stopped; this handler lets `finally` run.
+        signal.signal(signal.SIGTERM, _exit_on_signal)
+        uvicorn.run(front, host=args.host, port=args.port, log_level="warning")
+    finally:
+        platform.stop_tier_processes(processes)
     return 0
+
+
+def _exit_on_signal(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 def cmd_seed(args: argparse.Namespace) -> int:

@@ -28,7 +28,7 @@ def free_port() -> int:
         return port
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def running_service(database_server: str) -> Iterator[tuple[str, str]]:
     port = free_port()
     name = f"xinfang_test_run_{uuid.uuid4().hex[:8]}"
@@ -103,3 +103,24 @@ def test_run_serves_seeded_county_nodes_over_http(
     assert one["data"]["case"]["id"] == case_id
     assert one["data"]["case"]["events"][0]["action"] == "REGISTER"
     assert httpx.get(f"{base}/health").json()["status"] == "ok"
+
+
+def test_run_puts_the_gateway_in_front_of_the_tier_services(
+    running_service: tuple[str, str],
+) -> None:
+    base, _ = running_service
+    assert httpx.get(f"{base}/").json()["gateway"] == f"{base}/graphql"
+    query = f"""{{
+      here: jurisdiction(code: "{COUNTY}") {{ name stats {{ eventCount }} }}
+      there: jurisdiction(code: "{OTHER_COUNTY}") {{
+        cases(first: 2) {{ totalCount edges {{ node {{ id owner {{ code }} }} }} }}
+      }}
+    }}"""
+    body = httpx.post(f"{base}/graphql", json={"query": query}).json()
+    assert "errors" not in body, body
+    assert body["data"]["here"] == {"name": "五华区", "stats": {"eventCount": 5}}
+    cases = body["data"]["there"]["cases"]
+    assert cases["totalCount"] == 5
+    for edge in cases["edges"]:
+        assert edge["node"]["id"].startswith(f"{OTHER_COUNTY}-")
+        assert edge["node"]["owner"] == {"code": OTHER_COUNTY}

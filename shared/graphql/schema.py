@@ -60,11 +60,15 @@ class CaseQueries:
         after: str | None = None,
     ) -> CaseConnection:
         node = Jurisdiction.of(info.context.node)
-        return await node.cases(info, filter=filter, first=first, after=after)
+        page = await node.cases(info, filter=filter, first=first, after=after)
+        assert page is not None  # a node always answers for itself
+        return page
 
     @strawberry.field(description="This node's own figures.")
     async def stats(self, info: NodeInfo, period: Period | None = None) -> Stats:
-        return await Jurisdiction.of(info.context.node).stats(info, period=period)
+        stats = await Jurisdiction.of(info.context.node).stats(info, period=period)
+        assert stats is not None
+        return stats
 
 
 # The engine names command fields in Python; callers know the GraphQL argument names.

@@ -176,6 +176,9 @@ class Stats:
 
 @strawberry.federation.type(keys=["code"], shareable=True)
 class Jurisdiction:
+    """A node's figures and cases are nullable: a gateway asks the owner node for them, and a
+    node that is down then nulls its own figures, not a whole province's dashboard."""
+
     code: strawberry.ID
     name: str
     tier: Tier
@@ -210,7 +213,7 @@ class Jurisdiction:
         description="This node's own figures, for cases registered in the period.",
         directives=[NodeOwned()],
     )
-    async def stats(self, info: NodeInfo, period: Period | None = None) -> Stats:
+    async def stats(self, info: NodeInfo, period: Period | None = None) -> Stats | None:
         ctx = _own_node(info, self.code)
         checked = period.checked() if period else None
         async with ctx.db.connect() as conn:
@@ -229,7 +232,7 @@ class Jurisdiction:
         filter: CaseFilter | None = None,
         first: int = 50,
         after: str | None = None,
-    ) -> CaseConnection:
+    ) -> CaseConnection | None:
         ctx = _own_node(info, self.code)
         if not 1 <= first <= MAX_PAGE:
             raise bad_input(f"first is 1 to {MAX_PAGE}", "first")
