@@ -64,7 +64,12 @@ async def test_errors_of_each_node_are_reindexed_to_the_original_positions(
     ]
     # first: 0 is refused by every node, at its own entity's path.
     body = await service_query(client, ENTITIES, {"representations": representations, "first": 0})
-    assert body["data"]["found"] == [None, None, None, None]
+    assert body["data"]["found"] == [
+        {"code": OTHER_COUNTY, "cases": None},
+        None,
+        {"code": COUNTY, "cases": None},
+        None,
+    ]
     by_path = {tuple(e["path"]): e["extensions"] for e in body["errors"]}
     assert by_path[("found", 0, "cases")]["code"] == "BAD_USER_INPUT"
     assert by_path[("found", 2, "cases")]["code"] == "BAD_USER_INPUT"
