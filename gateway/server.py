@@ -2,7 +2,8 @@
 
 ``create_gateway_app`` loads the supergraph eagerly (a bad SDL fails at start, not at the
 first request); the HTTP client to the subgraphs is built in the lifespan and closed with it.
-``main`` is the command line: ``xinfang gateway --supergraph PATH [--host H] [--port N]``.
+``main`` is the command line: ``xinfang gateway --supergraph PATH [--registry JSON] [--host H]
+[--port N]`` (with a registry, requests are routed by key: docs/adr/0007-key-routed-shards.md).
 """
 
 from __future__ import annotations
@@ -161,6 +162,11 @@ def build_parser() -> argparse.ArgumentParser:
         dest="override_labels",
         help="switch a progressive @override(label:) on (repeatable)",
     )
+    parser.add_argument(
+        "--registry",
+        type=Path,
+        help="node registry JSON: route each key to the service hosting its node",
+    )
     return parser
 
 
@@ -169,11 +175,20 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     args = build_parser().parse_args(argv)
     configure_tracing("xinfang-gateway")
+    sdl = args.supergraph.read_text(encoding="utf-8")
+    router: Router | None = None
+    if args.registry is not None:
+        from gateway.routing import KeyRouter
+        from shared.registry import NodeRegistry
+
+        registry = NodeRegistry.from_file(args.registry)
+        router = KeyRouter(registry, load_supergraph(sdl).subgraph_urls())
     app = create_gateway_app(
-        args.supergraph.read_text(encoding="utf-8"),
+        sdl,
         timeout=args.timeout,
         retries=args.retries,
         override_labels=args.override_labels,
+        router=router,
     )
     print(f"gateway: http://{args.host}:{args.port}/graphql", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="info")
