@@ -1,22 +1,24 @@
 """A whole province on real PostgreSQL: 1,607 node schemas of Yunnan with a few cases each.
 
-Creating 1,607 schemas takes about 80 s and loading their cases another 30 s, so the database
-is built once per server and kept: ``xinfang_test_province53_<digest>``, the digest taken over
-the node schema's SQL and the data plan. Tests only read it. A newer build replaces older ones.
+Creating 1,607 schemas (with their roles) and loading their cases takes about two minutes, so
+the database is built once per server and kept: ``xinfang_test_province53_<digest>``, the
+digest taken over what makes a node (see ``database_name``). Tests only read it. A newer build
+replaces older ones.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.divisions import division_tree
 from shared.holidays import default_calendar
+from shared.persistence import migrate, roles
 from shared.persistence.bulk import load_planned
 from shared.persistence.database import _admin, create_engine, drop_database, ensure_database
 from shared.persistence.migrate import migrate_nodes, new_node_script, schema_for
@@ -24,12 +26,11 @@ from shared.seed import plan_node
 
 PROVINCE = "53"
 CASES_PER_NODE = 3
-DATA_PLAN = f"v1 {CASES_PER_NODE} cases per node, seed 0, 2025-06-01"
+DATA_PLAN = f"v2 node roles, {CASES_PER_NODE} cases per node, seed 0, 2025-06-01"
 NOW = datetime(2025, 6, 1, 2, 0, tzinfo=UTC)
 SECRET = b"test-person-key-secret-0123456789"
 PREFIX = f"xinfang_test_province{PROVINCE}_"
-# Schemas created per transaction (each holds ~40 locks; the server's lock table is shared).
-CHUNK = 25
+BUILT = "xinfang_test_built"
 
 
 def province_nodes() -> list[str]:
@@ -37,36 +38,51 @@ def province_nodes() -> list[str]:
 
 
 def database_name() -> str:
-    digest = hashlib.sha256(f"{new_node_script()}\n{DATA_PLAN}".encode()).hexdigest()[:12]
-    return PREFIX + digest
+    """Named by what makes a node: its schema's SQL, the code creating schemas and roles, the
+    data plan. Any change there builds a new database."""
+    makers = "".join(Path(m.__file__ or "").read_text() for m in (migrate, roles))
+    digest = hashlib.sha256(f"{new_node_script()}\n{makers}\n{DATA_PLAN}".encode())
+    return PREFIX + digest.hexdigest()[:12]
 
 
 async def ensure_province_database(server: str) -> str:
-    """The name of the read-only province database, built first if this server lacks it."""
+    """The name of the read-only province database, built first if this server lacks it.
+
+    Node roles carry the database's name, so it is built under its final name and marked
+    complete at the end; a database without the mark (an interrupted build) is built again.
+    """
     name = database_name()
-    found = await _admin(server, "SELECT count(*) FROM pg_database WHERE datname = $1", name)
-    if found:
+    if await _complete(server, name):
         return name
-    building = f"{PREFIX}build_{uuid.uuid4().hex[:8]}"
-    await ensure_database(server, building)
-    engine = create_engine(server, building)
+    await drop_database(server, name)
+    await ensure_database(server, name)
+    engine = create_engine(server, name)
     try:
         await _build(engine)
+        async with engine.begin() as conn:
+            await conn.execute(text(f"CREATE TABLE public.{BUILT} (plan text)"))
+            await conn.execute(text(f"INSERT INTO public.{BUILT} VALUES (:p)"), {"p": DATA_PLAN})
     finally:
         await engine.dispose()
-    try:
-        await _admin(server, f'ALTER DATABASE "{building}" RENAME TO "{name}"')
-    except Exception:  # another run built it first
-        await drop_database(server, building)
     await _drop_older_builds(server, keep=name)
     return name
 
 
+async def _complete(server: str, name: str) -> bool:
+    if not await _admin(server, "SELECT count(*) FROM pg_database WHERE datname = $1", name):
+        return False
+    engine = create_engine(server, name)
+    try:
+        async with engine.connect() as conn:
+            found = await conn.execute(text("SELECT to_regclass(:t)"), {"t": f"public.{BUILT}"})
+            return found.scalar() is not None
+    finally:
+        await engine.dispose()
+
+
 async def _build(engine: AsyncEngine) -> None:
     codes = province_nodes()
-    chunks = [codes[i : i + CHUNK] for i in range(0, len(codes), CHUNK)]
-    for start in range(0, len(chunks), 2):
-        await asyncio.gather(*(migrate_nodes(engine, c) for c in chunks[start : start + 2]))
+    await migrate_nodes(engine, codes)
     calendar = default_calendar()
     limit = asyncio.Semaphore(4)
 
@@ -88,7 +104,7 @@ async def _drop_older_builds(server: str, keep: str) -> None:
                 text("SELECT datname FROM pg_database WHERE datname LIKE :p AND datname <> :k"),
                 {"p": PREFIX + "%", "k": keep},
             )
-            older = [r[0] for r in rows if "_build_" not in r[0]]
+            older = [r[0] for r in rows]
     finally:
         await engine.dispose()
     for name in older:
