@@ -156,7 +156,8 @@ def build_app(
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """Tier services in their own processes, the gateway in front at ``--port``."""
+    """Tier services in their own processes, the gateway in front at ``--port`` (with
+    ``--registry`` or ``--services-only``: one tier service, no gateway)."""
     import uvicorn
 
     from gateway.routing import KeyRouter
@@ -182,10 +183,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
         return url
 
-    asyncio.run(prepare())
+    url = asyncio.run(prepare())
+    if args.registry or args.services_only:
+        return serve_services(args, settings, url, nodes)
     processes = platform.plan_tier_processes(nodes, args.host, args.port)
-    given = NodeRegistry.from_file(Path(args.registry)) if args.registry else None
-    registry = platform.local_registry(processes, given)
+    registry = platform.local_registry(processes, None)
     sdl = platform.SUPERGRAPH.read_text(encoding="utf-8")
     fallback = {
         tier.value.lower(): f"{url.rstrip('/')}/tiers/{tier.value.lower()}/graphql"
@@ -216,6 +218,36 @@ def cmd_run(args: argparse.Namespace) -> int:
         uvicorn.run(front, host=args.host, port=args.port, log_level="warning")
     finally:
         platform.stop_tier_processes(processes)
+    return 0
+
+
+def serve_services(
+    args: argparse.Namespace, settings: Settings, url: str, nodes: Sequence[str]
+) -> int:
+    """One tier service for ``nodes`` on ``--port``, no gateway: one service of a larger
+    deployment (its registry says where the other nodes are; ``xinfang gateway`` fronts it)."""
+    import uvicorn
+
+    base = f"http://{args.host}:{args.port}"
+    registry = (
+        NodeRegistry.from_file(Path(args.registry))
+        if args.registry
+        else NodeRegistry(tiers=dict.fromkeys(Tier, base))
+    )
+    configure_tracing("xinfang-tiers")
+    app = build_app(create_engine(url, settings.database_name), nodes, settings, registry)
+    tree = division_tree()
+    print(f"serving {len(nodes)} nodes of province {args.province} ({tree.name(args.province)})")
+    for tier in Tier:
+        of_tier = [code for code in nodes if tier_of(code) is tier]
+        if of_tier:
+            print(
+                f"  {tier.value.lower():9} {len(of_tier):5} nodes, e.g. {tree.name(of_tier[0])} "
+                f"{base}/nodes/{of_tier[0]}/graphql"
+            )
+    print(f"every node: {base}/   health: {base}/health   ready: {base}/ready")
+    sys.stdout.flush()
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0
 
 
@@ -356,7 +388,16 @@ def build_parser() -> argparse.ArgumentParser:
     node_options(run)
     run.add_argument("--host", default="127.0.0.1")
     run.add_argument("--port", type=int, default=8000)
-    run.add_argument("--registry", help="node registry JSON (default: this process serves all)")
+    run.add_argument(
+        "--registry",
+        help="node registry JSON: this process is one tier service of a larger deployment "
+        "(no gateway in front; default: this machine serves everything, gateway included)",
+    )
+    run.add_argument(
+        "--services-only",
+        action="store_true",
+        help="serve the nodes as one tier service on --port, without the gateway",
+    )
     run.add_argument(
         "--cases-per-node",
         type=int,
