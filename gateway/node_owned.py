@@ -12,7 +12,7 @@ into the supergraph) on a type, for all its fields but its keys (``Case``), or o
 
 A node-owned field anywhere else gets an entity fetch keyed by the object's key. Root fields
 naming different nodes go to different fetches (``shard_of``). Without ``@nodeOwned`` in the
-supergraph nothing changes. See docs/adr/0008-key-routed-shards.md.
+supergraph nothing changes. See docs/adr/0010-key-routed-shards.md.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ A type marked ``@nodeOwned`` (``Case``) is its owner's record in every field but
 field marked ``@nodeOwned`` (``Jurisdiction.stats``, ``Jurisdiction.cases``) is the figures or
 records of the node whose code is the object's key. The directive is composed into the
 supergraph (``@composeDirective``): the xinfang gateway sends such fields to the owner node
-(docs/adr/0008-key-routed-shards.md); a standard gateway ignores it.
+(docs/adr/0010-key-routed-shards.md); a standard gateway ignores it.
 """
 
 from __future__ import annotations
