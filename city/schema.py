@@ -11,6 +11,7 @@ from strawberry.federation import Schema
 
 from shared.graphql.reviews import ReviewMutations, ReviewQueries
 from shared.graphql.schema import CaseMutations, CaseQueries, build_schema
+from shared.graphql.statistics_reports import StatisticsReportMutations
 from shared.graphql.supervision import (
     IssuedSupervisionMutations,
     IssuedSupervisionQueries,
@@ -22,7 +23,13 @@ from shared.graphql.supervision import (
 def build_city_schema() -> Schema:
     return build_schema(
         [CaseQueries, ReviewQueries, ReceivedSupervisionQueries, IssuedSupervisionQueries],
-        [CaseMutations, ReviewMutations, ReceivedSupervisionMutations, IssuedSupervisionMutations],
+        [
+            CaseMutations,
+            ReviewMutations,
+            ReceivedSupervisionMutations,
+            IssuedSupervisionMutations,
+            StatisticsReportMutations,
+        ],
     )
 
 

@@ -7,7 +7,7 @@ import hashlib
 import hmac
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Protocol, TypeVar
@@ -135,6 +135,9 @@ def parse_case_id(case_id: str) -> tuple[str, int, int]:
     return match.group(1), int(match.group(2)), int(match.group(3))
 
 
+RegistrationRecord = Callable[[AsyncConnection, str], Awaitable[None]]
+
+
 class Reaction(Protocol):
     """What else an act does in its transaction (messages to other nodes, links)."""
 
@@ -185,9 +188,17 @@ class CaseWork:
     # -- registration ------------------------------------------------------------------------
 
     async def register_petition(
-        self, petition: PetitionInput, *, idempotency_key: str | None, actor: str
+        self,
+        petition: PetitionInput,
+        *,
+        idempotency_key: str | None,
+        actor: str,
+        also: RegistrationRecord | None = None,
     ) -> str:
-        """Register a petition; the same idempotency key returns the same case, written once."""
+        """Register a petition; the same idempotency key returns the same case, written once.
+
+        ``also`` writes a tier's own record of the intake in the same transaction (the desk
+        that received it, the grid report it came from); a retry does not run it again."""
         petition = self._validated(petition)
         if idempotency_key is not None and not IDEMPOTENCY_KEY.match(idempotency_key):
             raise bad_input(
@@ -202,7 +213,9 @@ class CaseWork:
                 return self._replayed(known, request_hash)
         remote = await self._consult_index(petition)
         try:
-            return await self._register(petition, idempotency_key, request_hash, actor, remote)
+            return await self._register(
+                petition, idempotency_key, request_hash, actor, remote, also
+            )
         except IntegrityError as error:
             if idempotency_key is None:
                 raise
@@ -239,6 +252,7 @@ class CaseWork:
         request_hash: str,
         actor: str,
         remote: list[MatterEntry] | None,
+        also: RegistrationRecord | None = None,
     ) -> str:
         async with self.db.begin() as conn:
             case_id = await self.register_in(
@@ -249,6 +263,8 @@ class CaseWork:
                 actor=actor,
                 intake=Intake(direct=True, remote=remote),
             )
+            if also is not None:
+                await also(conn, case_id)
         self.committed()
         return case_id
 

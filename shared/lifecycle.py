@@ -85,6 +85,10 @@ class Action(StrEnum):
     RECORD_HEARING = "RECORD_HEARING"
     RECORD_FINAL_REVIEW_DECISION = "RECORD_FINAL_REVIEW_DECISION"
     CLOSE = "CLOSE"
+    # the township fast track (速办), see _FAST_TRACK below
+    FAST_TRACK = "FAST_TRACK"
+    RECORD_MEETING = "RECORD_MEETING"
+    RECORD_FACTS = "RECORD_FACTS"
 
 
 class ReplyOutcome(StrEnum):
@@ -136,6 +140,30 @@ S = CaseStatus
 K = DeadlineKind
 _ROUTED = (K.ACCEPTANCE, K.OBJECTION)
 _ACTIVE = (S.ACCEPTED, S.HANDLING)
+_REPLY_MEETS = (K.HANDLING, K.FAST_TRACK_REPLY)
+_OPEN_HERE = (S.REGISTERED, S.ACCEPTED, S.HANDLING, S.IN_MEDIATION)
+
+# The township fast track (速办, domain.md §2): meet the petitioner within 5 days, establish the
+# facts within 7, reply within 15, each counted from registration; the reply meets the last.
+_FAST_TRACK = (
+    _t(Action.FAST_TRACK, [S.REGISTERED, S.ACCEPTED], None, (), (), "速办: take the fast track"),
+    _t(
+        Action.RECORD_MEETING,
+        _OPEN_HERE,
+        None,
+        ("text",),
+        (K.FAST_TRACK_MEETING,),
+        "record meeting the petitioner (fast track)",
+    ),
+    _t(
+        Action.RECORD_FACTS,
+        _OPEN_HERE,
+        None,
+        ("text",),
+        (K.FAST_TRACK_FACTS,),
+        "record the facts established (fast track)",
+    ),
+)
 
 TRANSITIONS: Mapping[Action, Transition] = MappingProxyType(
     {
@@ -197,7 +225,7 @@ TRANSITIONS: Mapping[Action, Transition] = MappingProxyType(
                 [S.IN_MEDIATION],
                 S.REPLIED,
                 ("text",),
-                (K.HANDLING,),
+                _REPLY_MEETS,
                 "mediation agreement, given as the reply",
             ),
             _t(
@@ -217,7 +245,7 @@ TRANSITIONS: Mapping[Action, Transition] = MappingProxyType(
                 (),
                 "one extension of at most 30 days, approved, reasons told",
             ),
-            _t(Action.REPLY, _ACTIVE, S.REPLIED, ("outcome", "text"), (K.HANDLING,), "答复"),
+            _t(Action.REPLY, _ACTIVE, S.REPLIED, ("outcome", "text"), _REPLY_MEETS, "答复"),
             _t(
                 Action.RECORD_DELIVERY,
                 [S.REPLIED, S.REVIEWED],
@@ -275,6 +303,7 @@ TRANSITIONS: Mapping[Action, Transition] = MappingProxyType(
                 "复核意见: three-tier finality",
             ),
             _t(Action.CLOSE, [S.REPLIED, S.REVIEWED], S.CLOSED, (), (), "办结"),
+            *_FAST_TRACK,
         )
     }
 )
@@ -601,6 +630,50 @@ def _guard_delivery(state: CaseState, command: Command, calendar: HolidayCalenda
         )
 
 
+def _guard_fast_track(state: CaseState, command: Command, calendar: HolidayCalendar) -> None:
+    if state.deadline(DeadlineKind.FAST_TRACK_MEETING) is not None:
+        raise DomainError(ErrorCode.DUPLICATE, "the case is already on the fast track")
+    meeting_due = due_after(DeadlineKind.FAST_TRACK_MEETING, state.registered_at, calendar)
+    if command.at >= meeting_due:
+        raise DomainError(
+            ErrorCode.DEADLINE_PASSED,
+            f"the fast track's 5 days to meet the petitioner ended at {meeting_due.isoformat()}",
+        )
+
+
+def _fast_track_step(kind: DeadlineKind, before: DeadlineKind | None, what: str) -> Guard:
+    def guard(state: CaseState, command: Command, calendar: HolidayCalendar) -> None:
+        step = state.deadline(kind)
+        if step is None:
+            raise DomainError(ErrorCode.INVALID_TRANSITION, "the case is not on the fast track")
+        if step.met_at is not None:
+            raise DomainError(ErrorCode.DUPLICATE, f"{what} is already recorded")
+        earlier = state.deadline(before) if before else None
+        if earlier is not None and earlier.met_at is None:
+            raise DomainError(
+                ErrorCode.INVALID_TRANSITION, "meet the petitioner before recording the facts"
+            )
+
+    return guard
+
+
+def _guard_fast_track_reply(
+    reply_guard: Guard,
+) -> Guard:
+    """A fast-track case replies once its facts are established."""
+
+    def guard(state: CaseState, command: Command, calendar: HolidayCalendar) -> None:
+        reply_guard(state, command, calendar)
+        facts = state.deadline(DeadlineKind.FAST_TRACK_FACTS)
+        if facts is not None and facts.met_at is None:
+            raise DomainError(
+                ErrorCode.INVALID_TRANSITION,
+                "a fast-track case replies after its facts are established (recordFacts)",
+            )
+
+    return guard
+
+
 _GUARDS: dict[Action, Guard] = {
     Action.ASSIGN: _guard_assign,
     Action.RAISE_OBJECTION: _guard_objection,
@@ -614,7 +687,12 @@ _GUARDS: dict[Action, Guard] = {
     Action.REQUEST_FINAL_REVIEW: _guard_request_final,
     Action.RECORD_HEARING: _guard_hearing,
     Action.CLOSE: _guard_close,
+    Action.FAST_TRACK: _guard_fast_track,
+    Action.RECORD_MEETING: _fast_track_step(K.FAST_TRACK_MEETING, None, "the meeting"),
+    Action.RECORD_FACTS: _fast_track_step(K.FAST_TRACK_FACTS, K.FAST_TRACK_MEETING, "the facts"),
 }
+_GUARDS[Action.REPLY] = _guard_fast_track_reply(_guard_reply)
+_GUARDS[Action.SETTLE_BY_MEDIATION] = _guard_fast_track_reply(_guard_reply)
 
 
 # -- effects: what an event changes beyond its status and the deadlines it meets -------------
@@ -807,6 +885,17 @@ def _effect_delivery(
     deadlines[kind] = _start(kind, command.delivered_at, calendar)
 
 
+def _effect_fast_track(
+    state: CaseState,
+    command: Command,
+    calendar: HolidayCalendar,
+    deadlines: dict[DeadlineKind, Deadline],
+    changes: dict[str, Any],
+) -> None:
+    for kind in (K.FAST_TRACK_MEETING, K.FAST_TRACK_FACTS, K.FAST_TRACK_REPLY):
+        deadlines[kind] = _start(kind, state.registered_at, calendar)
+
+
 _EFFECTS: dict[Action, Effect] = {
     Action.TRANSFER: _effect_route,
     Action.ASSIGN: _effect_assign,
@@ -822,4 +911,5 @@ _EFFECTS: dict[Action, Effect] = {
     Action.RECORD_HEARING: _effect_hearing,
     Action.RECORD_FINAL_REVIEW_DECISION: _effect_final_decision,
     Action.CLOSE: _effect_close,
+    Action.FAST_TRACK: _effect_fast_track,
 }

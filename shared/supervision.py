@@ -41,6 +41,9 @@ class SeverityLevels:
         known = ", ".join(level.code for level in self.levels)
         raise bad_input(f"unknown severity {code!r}; the levels are {known}", "severity")
 
+    def highest(self) -> SeverityLevel:
+        return max(self.levels, key=lambda level: level.rank)
+
     @classmethod
     def from_json(cls, text: str) -> SeverityLevels:
         data = json.loads(text)
@@ -68,6 +71,15 @@ def check_issuer(issuer: str, owner: str) -> None:
             ErrorCode.WRONG_NODE,
             f"node {issuer} supervises only nodes below it; {owner} is not",
             field="caseId",
+        )
+
+
+def check_flagged(level: SeverityLevel, levels: SeverityLevels) -> None:
+    """挂牌督办 is supervision of the highest level (Art. 39)."""
+    highest = levels.highest()
+    if level.code != highest.code:
+        raise bad_input(
+            f"flagged supervision (挂牌督办) is of the highest level, {highest.code}", "severity"
         )
 
 

@@ -30,6 +30,9 @@ class SupervisionOrder:
     case_id: strawberry.ID
     severity: str
     flagged: bool = strawberry.field(description="挂牌督办: flagged supervision")
+    leader: str | None = strawberry.field(
+        description="The leader placed under flagged supervision."
+    )
     text: str
     issued_at: datetime
     due: datetime
@@ -46,6 +49,7 @@ class SupervisionOrder:
             case_id=strawberry.ID(record.case_id),
             severity=record.severity,
             flagged=record.flagged,
+            leader=record.leader,
             text=record.text,
             issued_at=record.issued_at,
             due=record.due,

@@ -12,12 +12,14 @@ from shared.messaging.flows import ROUTING_APPLIERS, Applier
 from shared.messaging.messages import Message, MessageKind
 from shared.messaging.review_flows import REVIEW_APPLIERS
 from shared.messaging.supervision_flows import SUPERVISION_APPLIERS
+from shared.roles.statistics_reports import STATISTICS_APPLIERS
 
 APPLIERS: dict[MessageKind, Applier] = {
     **ROUTING_APPLIERS,
     **REVIEW_APPLIERS,
     **SUPERVISION_APPLIERS,
     **matter_flows.MATTER_APPLIERS,
+    **STATISTICS_APPLIERS,
 }
 
 

@@ -25,6 +25,7 @@ class MessageKind(StrEnum):
     MATTER_NOTICE = "MATTER_NOTICE"  # any node → province: where a matter is, how far it got
     MATTER_CHECKED = "MATTER_CHECKED"  # province → node: the index's late answer for a case
     SKIP_LEVEL_VISIT = "SKIP_LEVEL_VISIT"  # higher node → competent node: counted, sent down
+    STATISTICS_REPORT = "STATISTICS_REPORT"  # a node's figures for a period → the province
 
 
 @dataclass(frozen=True)

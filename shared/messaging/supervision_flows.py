@@ -14,7 +14,13 @@ from shared.messaging.messages import Message, MessageKind
 from shared.persistence import repository
 from shared.persistence import supervision_records as records
 from shared.persistence.links import LinkKind, add_link
-from shared.supervision import OrderStatus, check_issuer, default_levels, reply_due
+from shared.supervision import (
+    OrderStatus,
+    check_flagged,
+    check_issuer,
+    default_levels,
+    reply_due,
+)
 from shared.validation import SUMMARY_MAX, ValidationFailed, validate_text
 
 
@@ -34,10 +40,13 @@ async def issue_order(
     text: str,
     flagged: bool,
     actor: str,
+    leader: str | None = None,
 ) -> str:
     owner, _, _ = parse_case_id(case_id)
     check_issuer(work.code, owner)
     level = default_levels().get(severity)
+    if flagged:
+        check_flagged(level, default_levels())
     text = _text(text, "text")
     now = work.clock.now()
     reply_by = reply_due(level, now, due, work.calendar)
@@ -56,6 +65,7 @@ async def issue_order(
             due=reply_by,
             status=OrderStatus.ISSUED.value,
             issued_by=actor,
+            leader=leader,
         )
         await send(
             work,
@@ -70,6 +80,7 @@ async def issue_order(
                 "text": text,
                 "issuedAt": now.isoformat(),
                 "due": reply_by.isoformat(),
+                "leader": leader,
             },
         )
     work.committed()
@@ -116,6 +127,7 @@ async def _order_received(work: CaseWork, conn: AsyncConnection, message: Messag
         due=datetime.fromisoformat(str(payload["due"])),
         status=OrderStatus.ISSUED.value,
         issuer=message.sender,
+        leader=payload.get("leader"),
     )
     await add_link(
         conn,

@@ -30,6 +30,7 @@ class OrderRecord:
     version: int
     counterpart: str  # issued: the case's owner; received: the issuer
     issued_by: str | None = None
+    leader: str | None = None  # 挂牌督办: the leader placed under flagged supervision
 
 
 def _record(row: Any, issued: bool) -> OrderRecord:
@@ -94,10 +95,17 @@ async def load_orders(
 
 
 async def list_orders(
-    conn: AsyncConnection, *, issued: bool, status: OrderStatus | None, limit: int
+    conn: AsyncConnection,
+    *,
+    issued: bool,
+    status: OrderStatus | None,
+    limit: int,
+    flagged: bool | None = None,
 ) -> list[OrderRecord]:
     table = _table(issued)
     statement = select(table).order_by(table.c.issued_at.desc(), table.c.id.desc()).limit(limit)
     if status is not None:
         statement = statement.where(table.c.status == status.value)
+    if flagged is not None:
+        statement = statement.where(table.c.flagged.is_(flagged))
     return [_record(row, issued) for row in await conn.execute(statement)]

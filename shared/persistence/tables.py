@@ -9,6 +9,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -224,6 +225,7 @@ supervision_orders = Table(  # issued by this node
     *_order_columns(),
     Column("case_node", Text, nullable=False),
     Column("issued_by", Text, nullable=False),
+    Column("leader", Text),  # 挂牌督办: the leader named (migration 0006)
 )
 
 supervision_received = Table(  # received by this node about its own cases
@@ -231,6 +233,7 @@ supervision_received = Table(  # received by this node about its own cases
     metadata,
     *_order_columns(),
     Column("issuer", Text, nullable=False),
+    Column("leader", Text),
 )
 
 supervision_counters = Table(
@@ -268,3 +271,105 @@ skip_level_visits = Table(  # at the competent node: visits about its territory 
     Column("message_id", Text, nullable=False),
 )
 Index("skip_level_visits_at", skip_level_visits.c.at)
+# -- each tier's own records (migration 0006) ---------------------------------------------------
+
+intake_records = Table(  # which desk received a petition
+    "intake_records",
+    metadata,
+    Column("case_id", Text, ForeignKey("cases.id"), primary_key=True),
+    Column("receiver", Text, nullable=False),
+    Column("receiving_window", Text),
+    Column("received_by", Text, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+)
+
+mediations = Table(  # 调解 outcome records
+    "mediations",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("case_id", Text, ForeignKey("cases.id"), nullable=False),
+    Column("mediator", Text, nullable=False),
+    Column("outcome", Text, nullable=False),
+    Column("parties_consent", Boolean, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("recorded_by", Text, nullable=False),
+)
+Index("mediations_case", mediations.c.case_id)
+
+grid_reports = Table(  # 网格员 reports of disputes
+    "grid_reports",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("grid_worker", Text, nullable=False),
+    Column("grid", Text, nullable=False),
+    Column("locality_code", Text, nullable=False),
+    Column("category", Text, nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("person_count", Integer, nullable=False),
+    Column("reported_at", DateTime(timezone=True), nullable=False),
+    Column("status", Text, nullable=False),
+    Column("case_id", Text, ForeignKey("cases.id"), unique=True),
+    Column("registered_at", DateTime(timezone=True)),
+    Column("version", Integer, nullable=False, server_default=text("1")),
+)
+
+leader_ownerships = Table(  # 领导包案, one row per leader; the current one has no ``until``
+    "leader_ownerships",
+    metadata,
+    Column("case_id", Text, ForeignKey("cases.id"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("leader", Text, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("since", DateTime(timezone=True), nullable=False),
+    Column("assigned_by", Text, nullable=False),
+    Column("note", Text, nullable=False),
+    Column("until", DateTime(timezone=True)),
+    PrimaryKeyConstraint("case_id", "seq"),
+)
+Index(
+    "leader_ownerships_current",
+    leader_ownerships.c.case_id,
+    unique=True,
+    postgresql_where=leader_ownerships.c.until.is_(None),
+)
+
+competence_disputes = Table(  # Art. 24: decided by the joint meeting
+    "competence_disputes",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("case_id", Text, ForeignKey("cases.id"), nullable=False),
+    Column("bodies", JSONB, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("raised_at", DateTime(timezone=True), nullable=False),
+    Column("raised_by", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("competent_body", Text),
+    Column("decision_text", Text),
+    Column("decided_at", DateTime(timezone=True)),
+    Column("decided_by", Text),
+    Column("version", Integer, nullable=False, server_default=text("1")),
+)
+Index("competence_disputes_case", competence_disputes.c.case_id)
+
+statistics_reports = Table(  # Art. 41: figures reported here by nodes below
+    "statistics_reports",
+    metadata,
+    Column("reporter", Text, nullable=False),
+    Column("period_from", Date, nullable=False),
+    Column("period_to", Date, nullable=False),
+    Column("counts", JSONB, nullable=False),
+    Column("as_of", DateTime(timezone=True), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("message_id", Text, nullable=False),
+    PrimaryKeyConstraint("reporter", "period_from", "period_to"),
+)
+
+role_counters = Table(
+    "role_counters",
+    metadata,
+    Column("mark", Text, nullable=False),
+    Column("year", Integer, nullable=False, autoincrement=False),
+    Column("last_seq", BigInteger, nullable=False),
+    PrimaryKeyConstraint("mark", "year"),
+)
