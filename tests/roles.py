@@ -42,7 +42,8 @@ def ok(result: dict[str, Any], name: str) -> Any:
 def refusal(result: dict[str, Any]) -> dict[str, Any]:
     """The one error's extensions (code, field)."""
     errors = result.get("errors")
-    assert errors and len(errors) == 1, result
+    assert errors, result
+    assert len(errors) == 1, result
     extensions: dict[str, Any] = errors[0]["extensions"]
     return extensions
 
