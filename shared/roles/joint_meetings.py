@@ -127,7 +127,12 @@ async def decide_dispute(
             raise bad_input("the joint meeting names one of the disputing bodies", "competentBody")
         reason = f"联席会议决定 ({dispute['id']}): {text}"[:REASON_MAX]
         command = work.command(Action.TRANSFER, actor, target=competent_body, reason=reason)
-        await work.act_in(conn, str(dispute["case_id"]), command)
+        try:
+            await work.act_in(conn, str(dispute["case_id"]), command)
+        except DomainError as refusal:
+            if refusal.field == "to":  # the transfer's own rules (territorial ownership)
+                refusal.field = "competentBody"
+            raise
         await records.update_dispute(
             conn,
             dispute,
