@@ -119,12 +119,12 @@ class CountyQueries:
     async def petition_bureau_intakes(
         self, info: NodeInfo, first: int = 50
     ) -> list[PetitionBureauIntake]:
-        work = info.context.work
-        found = [
-            *await intake.list_intakes(work, Receiver.PETITION_BUREAU, None, page(first)),
-            *await intake.list_intakes(work, Receiver.JOINT_RECEPTION, None, page(first)),
-        ]
-        found.sort(key=lambda r: (r.recorded_at, r.case_id), reverse=True)
+        found = await intake.list_intakes(
+            info.context.work,
+            [Receiver.PETITION_BUREAU, Receiver.JOINT_RECEPTION],
+            None,
+            page(first),
+        )
         return [
             PetitionBureauIntake(
                 case_id=strawberry.ID(r.case_id),
@@ -132,7 +132,7 @@ class CountyQueries:
                 received_by=r.received_by,
                 recorded_at=r.recorded_at,
             )
-            for r in found[:first]
+            for r in found
         ]
 
     @strawberry.field(description="领导包案: cases leaders own now; of one leader when named.")

@@ -158,7 +158,7 @@ class TownshipQueries:
         self, info: NodeInfo, window: ReceivingWindow | None = None, first: int = 50
     ) -> list[GovernanceCenterIntake]:
         found = await intake.list_intakes(
-            info.context.work, Receiver.GOVERNANCE_CENTER, window, page(first)
+            info.context.work, [Receiver.GOVERNANCE_CENTER], window, page(first)
         )
         return [
             GovernanceCenterIntake(
@@ -274,9 +274,8 @@ class TownshipMutations:
             text=text,
             actor=info.context.actor,
         )
-        [found] = [
-            m for m in await mediation.mediations(work, id.strip(), 50) if m.id == mediation_id
-        ]
+        found = await mediation.mediation_by_id(work, mediation_id)
+        assert found is not None  # just written
         return Mediation.of(found)
 
     @strawberry.mutation(

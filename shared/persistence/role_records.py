@@ -57,11 +57,11 @@ async def intakes(conn: AsyncConnection, ids: Sequence[str]) -> dict[str, dict[s
 
 
 async def list_intakes(
-    conn: AsyncConnection, receiver: str, window: str | None, limit: int
+    conn: AsyncConnection, receivers: Sequence[str], window: str | None, limit: int
 ) -> list[dict[str, Any]]:
     statement = (
         select(intake_records)
-        .where(intake_records.c.receiver == receiver)
+        .where(intake_records.c.receiver.in_(list(receivers)))
         .order_by(intake_records.c.recorded_at.desc(), intake_records.c.case_id.desc())
         .limit(limit)
     )
@@ -78,7 +78,7 @@ async def insert_mediation(conn: AsyncConnection, **values: Any) -> None:
 
 
 async def list_mediations(
-    conn: AsyncConnection, case_id: str | None, limit: int
+    conn: AsyncConnection, case_id: str | None, limit: int, mediation_id: str | None = None
 ) -> list[dict[str, Any]]:
     statement = (
         select(mediations)
@@ -87,6 +87,8 @@ async def list_mediations(
     )
     if case_id is not None:
         statement = statement.where(mediations.c.case_id == case_id)
+    if mediation_id is not None:
+        statement = statement.where(mediations.c.id == mediation_id)
     return [_row(row) for row in await conn.execute(statement)]
 
 

@@ -86,10 +86,10 @@ async def intakes_of(work: CaseWork, case_ids: list[str]) -> dict[str, IntakeRec
 
 
 async def list_intakes(
-    work: CaseWork, receiver: Receiver, window: ReceivingWindow | None, limit: int
+    work: CaseWork, receivers: list[Receiver], window: ReceivingWindow | None, limit: int
 ) -> list[IntakeRecord]:
     async with work.db.connect() as conn:
         rows = await records.list_intakes(
-            conn, receiver.value, window.value if window else None, limit
+            conn, [r.value for r in receivers], window.value if window else None, limit
         )
     return [record_of(row) for row in rows]

@@ -106,6 +106,12 @@ async def mediations(work: CaseWork, case_id: str | None, limit: int) -> list[Me
     return [_mediation(row) for row in rows]
 
 
+async def mediation_by_id(work: CaseWork, mediation_id: str) -> Mediation | None:
+    async with work.db.connect() as conn:
+        rows = await records.list_mediations(conn, None, 1, mediation_id)
+    return _mediation(rows[0]) if rows else None
+
+
 async def figures(work: CaseWork, start: datetime | None, end: datetime | None) -> MediationFigures:
     async with work.db.connect() as conn:
         counts = await records.mediation_counts(conn, start, end)
