@@ -3,6 +3,7 @@ registered cases."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -138,3 +139,18 @@ async def test_a_grid_report_whose_petitioner_is_invalid_stays_reported(
     )
     assert refusal(bad) == {"code": "BAD_USER_INPUT", "field": "petitionerIdNumber"}
     assert await snapshot(clean_engine, TOWNSHIP) == before
+
+
+async def test_two_clerks_registering_one_grid_report_at_once_make_one_case(
+    town: GraphQLClient,
+) -> None:
+    report = ok(await town(GRID, {"i": grid_report()}), "reportGridDispute")
+    results = await asyncio.gather(
+        town(REGISTER_GRID, {"id": report["id"], "k": "grid-race-0001"}),
+        town(REGISTER_GRID, {"id": report["id"], "k": "grid-race-0002"}),
+    )
+    codes = sorted(refusal(r)["code"] if "errors" in r else "OK" for r in results)
+    assert codes == ["DUPLICATE", "OK"]
+    cases = ok(await town("{ cases { totalCount edges { node { id } } } }"), "cases")
+    assert cases["totalCount"] == 1
+    assert cases["edges"][0]["node"]["id"] == f"{TOWNSHIP}-2025-000001"  # no gap in the ids
