@@ -657,9 +657,7 @@ def _fast_track_step(kind: DeadlineKind, before: DeadlineKind | None, what: str)
     return guard
 
 
-def _guard_fast_track_reply(
-    reply_guard: Guard,
-) -> Guard:
+def _guard_fast_track_reply(reply_guard: Guard) -> Guard:
     """A fast-track case replies once its facts are established."""
 
     def guard(state: CaseState, command: Command, calendar: HolidayCalendar) -> None:
@@ -668,7 +666,7 @@ def _guard_fast_track_reply(
         if facts is not None and facts.met_at is None:
             raise DomainError(
                 ErrorCode.INVALID_TRANSITION,
-                "a fast-track case replies after its facts are established (recordFacts)",
+                "a fast-track case replies after its facts are established",
             )
 
     return guard
