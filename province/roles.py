@@ -1,6 +1,6 @@
 """The province's own roles in GraphQL: flagged supervision (挂牌督办) listed publicly, and
 assessment rankings of cities and counties from the statistics reports they sent up (Art. 41;
-docs/adr/0010). Final review (复核) is the shared review mixin."""
+docs/adr/0011). Final review (复核) is the shared review mixin."""
 
 from __future__ import annotations
 

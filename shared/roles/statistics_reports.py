@@ -1,4 +1,4 @@
-"""Statistics reports (Art. 41) and the province's assessment rankings (see docs/adr/0010).
+"""Statistics reports (Art. 41) and the province's assessment rankings (see docs/adr/0011).
 
 No node reads another's tables. A node below the province files its own counts for a period
 (the numerators and denominators behind the three rates and the backlog); the report travels

@@ -1,5 +1,5 @@
 """Assessment rankings at the province from statistics reports the nodes below sent up as
-messages (Art. 41; docs/adr/0010): four tier services over HTTP, no node reading another's
+messages (Art. 41; docs/adr/0011): four tier services over HTTP, no node reading another's
 tables."""
 
 from __future__ import annotations
