@@ -183,6 +183,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
         return url
 
+    if not (args.registry or args.services_only):
+        # The one address users need comes first, before the (possibly long) preparation.
+        print(f"gateway: {base}/graphql   dashboard: {base}/dashboard   (starting…)", flush=True)
     url = asyncio.run(prepare())
     if args.registry or args.services_only:
         return serve_services(args, settings, url, nodes)
@@ -202,6 +205,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
         tree = division_tree()
         print(f"gateway: {base}/graphql   (GraphiQL in a browser; one query, every node)")
+        print(f"dashboard: {base}/dashboard")
         print(
             f"serving {len(nodes)} nodes of province {args.province} ({tree.name(args.province)})"
         )

@@ -19,6 +19,7 @@ from shared.persistence.database import drop_database
 from tests.conftest import COUNTY, OTHER_COUNTY
 
 ROOT = Path(__file__).resolve().parent.parent
+FIRST_LINE: dict[str, str] = {}
 
 
 def free_port() -> int:
@@ -55,6 +56,8 @@ def running_service(database_server: str) -> Iterator[tuple[str, str]]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
+        assert process.stdout is not None
+        FIRST_LINE["run"] = process.stdout.readline()
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if process.poll() is not None:
@@ -124,3 +127,13 @@ def test_run_puts_the_gateway_in_front_of_the_tier_services(
     for edge in cases["edges"]:
         assert edge["node"]["id"].startswith(f"{OTHER_COUNTY}-")
         assert edge["node"]["owner"] == {"code": OTHER_COUNTY}
+
+
+def test_run_prints_the_gateway_address_first_and_serves_the_dashboard(
+    running_service: tuple[str, str],
+) -> None:
+    base, _ = running_service
+    assert FIRST_LINE["run"].startswith(f"gateway: {base}/graphql ")
+    page = httpx.get(f"{base}/dashboard")
+    assert page.status_code == 200
+    assert "信访工作态势" in page.text
