@@ -19,7 +19,7 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
-from shared.persistence.database import drop_database, ensure_database
+from shared.persistence.database import asyncpg_url, drop_database, ensure_database
 from shared.persistence.migrate import BATCH, PARALLEL, node_schema_sql
 from tests.k8s.manifests import (
     ROOT,
@@ -159,8 +159,9 @@ async def test_every_database_holds_the_locks_of_a_migration_wave(database_serve
     server's lock table (max_locks_per_transaction × max_connections) must hold them all."""
     name = f"xinfang_test_locks_{uuid.uuid4().hex[:8]}"
     await ensure_database(database_server, name)
-    url = database_server.rsplit("/", 1)[0] + f"/{name}"
-    connection = await asyncpg.connect(url)
+    # Through SQLAlchemy's URL: the embedded server's URL names a socket folder in its query.
+    url = asyncpg_url(database_server, name).set(drivername="postgresql")
+    connection = await asyncpg.connect(url.render_as_string(hide_password=False))
     try:
         transaction = connection.transaction()
         await transaction.start()

@@ -121,6 +121,16 @@ async def service_login(
     async with engine.connect() as conn:
         await conn.execute(text(f'CREATE ROLE "{login}" LOGIN CREATEROLE NOINHERIT'))
         await conn.execute(text(f'GRANT CREATE ON DATABASE "{database}" TO "{login}"'))
+        # The test nodes' roles were made by the superuser that set the database up. From
+        # PostgreSQL 16 only a role's admins may grant it, so hand them over as a DBA would.
+        version = (await conn.execute(text("SHOW server_version_num"))).scalar_one()
+        for code in [COUNTY]:
+            role = node_role(database, code)
+            if int(version) >= 160000:
+                grant = f'GRANT "{role}" TO "{login}" WITH ADMIN TRUE, INHERIT FALSE, SET TRUE'
+            else:
+                grant = f'GRANT "{role}" TO "{login}" WITH ADMIN OPTION'
+            await conn.execute(text(grant))
         await conn.commit()
     url = engine.url.set(username=login, password=None, drivername="postgresql")
     service = create_engine(url.render_as_string(hide_password=False), database)
