@@ -175,52 +175,47 @@ def due_item_alerts(
 
 def case_alerts(case: CaseFacts, settings: AlertSettings) -> list[Alert]:
     """What registering (or re-reviewing) one case should tell the leaders."""
+
+    def about_case(kind: AlertKind, severity: Severity, at: datetime, summary: str) -> Alert:
+        return Alert(
+            key=f"{kind}:{case.id}",
+            kind=kind,
+            severity=severity,
+            node=case.node,
+            raised_at=at,
+            summary=summary,
+            case_id=case.id,
+            category=case.category,
+            locality=case.issue_locality,
+        )
+
     alerts = []
     if case.channel == "VISIT" and case.person_count >= COLLECTIVE_MIN_PERSONS:
-        severity = (
-            Severity.CRITICAL
-            if case.person_count >= settings.collective_critical_persons
-            else Severity.SEVERE
-        )
+        large = case.person_count >= settings.collective_critical_persons
         alerts.append(
-            Alert(
-                key=f"{AlertKind.COLLECTIVE_VISIT}:{case.id}",
-                kind=AlertKind.COLLECTIVE_VISIT,
-                severity=severity,
-                node=case.node,
-                raised_at=case.registered_at,
-                summary=f"collective visit of {case.person_count} persons",
-                case_id=case.id,
-                category=case.category,
-                locality=case.issue_locality,
+            about_case(
+                AlertKind.COLLECTIVE_VISIT,
+                Severity.CRITICAL if large else Severity.SEVERE,
+                case.registered_at,
+                f"collective visit of {case.person_count} persons",
             )
         )
     if case.repeat_of is not None:
         alerts.append(
-            Alert(
-                key=f"{AlertKind.REPEAT_PETITIONER}:{case.id}",
-                kind=AlertKind.REPEAT_PETITIONER,
-                severity=Severity.WARNING,
-                node=case.node,
-                raised_at=case.registered_at,
-                summary=f"the same matter again (earlier: {case.repeat_of})",
-                case_id=case.id,
-                category=case.category,
-                locality=case.issue_locality,
+            about_case(
+                AlertKind.REPEAT_PETITIONER,
+                Severity.WARNING,
+                case.registered_at,
+                f"the same matter again (earlier: {case.repeat_of})",
             )
         )
     if case.final_review_requested_at is not None:
         alerts.append(
-            Alert(
-                key=f"{AlertKind.SECOND_REVIEW}:{case.id}",
-                kind=AlertKind.SECOND_REVIEW,
-                severity=Severity.WARNING,
-                node=case.node,
-                raised_at=case.final_review_requested_at,
-                summary="the matter reached its final review (复核)",
-                case_id=case.id,
-                category=case.category,
-                locality=case.issue_locality,
+            about_case(
+                AlertKind.SECOND_REVIEW,
+                Severity.WARNING,
+                case.final_review_requested_at,
+                "the matter reached its final review (复核)",
             )
         )
     return alerts
