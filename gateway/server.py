@@ -167,7 +167,21 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="node registry JSON: route each key to the service hosting its node",
     )
+    parser.add_argument(
+        "--forward-header",
+        action="append",
+        default=[],
+        dest="forward_headers",
+        help="also pass this request header to the subgraphs (repeatable; "
+        f"always passed: {', '.join(DEFAULT_FORWARDED_HEADERS)})",
+    )
     return parser
+
+
+def forwarded_headers(extra: Sequence[str]) -> tuple[str, ...]:
+    """The default forwarded headers plus ``extra``, lower-cased, each once."""
+    names = [*DEFAULT_FORWARDED_HEADERS, *(h.strip().lower() for h in extra if h.strip())]
+    return tuple(dict.fromkeys(names))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -189,6 +203,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         retries=args.retries,
         override_labels=args.override_labels,
         router=router,
+        forwarded_headers=forwarded_headers(args.forward_headers),
     )
     print(f"gateway: http://{args.host}:{args.port}/graphql", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="info")

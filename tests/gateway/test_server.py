@@ -5,7 +5,12 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from gateway.server import build_parser, create_gateway_app
+from gateway.server import (
+    DEFAULT_FORWARDED_HEADERS,
+    build_parser,
+    create_gateway_app,
+    forwarded_headers,
+)
 from tests.gateway.conftest import SUPERGRAPH_SDL, GatewayClient
 
 
@@ -108,3 +113,16 @@ def test_command_line_arguments() -> None:
         4100,
         10.0,
     )
+
+
+def test_more_headers_can_be_forwarded_from_the_command_line() -> None:
+    args = build_parser().parse_args(
+        ["--supergraph", "s", "--forward-header", "X-Request-Id", "--forward-header", "traceparent"]
+    )
+    assert forwarded_headers(args.forward_headers) == (
+        "authorization",
+        "traceparent",
+        "tracestate",
+        "x-request-id",
+    )
+    assert forwarded_headers([]) == DEFAULT_FORWARDED_HEADERS
