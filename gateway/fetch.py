@@ -1,4 +1,4 @@
-"""Stage 4: subgraph fetches over HTTP (one pooled keep-alive client per gateway).
+"""Stage 4: subgraph fetches over HTTP (one pooled keep-alive client per gateway, gateway/http.py).
 
 Every failure of the transport (connection refused, timeout, a non-GraphQL answer) becomes a
 GraphQL error with ``extensions.code = "SUBGRAPH_UNAVAILABLE"`` naming the subgraph: the
@@ -8,6 +8,11 @@ Where requests go is the ``Router``'s decision. The default routes every subgrap
 the supergraph. Key-routed shards plug in here: a router that sends each representation of an
 entity fetch to the node whose division code prefixes its key returns one ``RoutedBatch`` per
 service URL; the fetcher runs the batches in parallel and stitches the results back in order.
+
+Identical query fetches in flight at the same time (same URL, body and forwarded headers) share
+one HTTP request, as Hive's gateway does by default: the second asker waits for the first's
+answer and decodes its own copy of it. Mutations (and anything sent with ``retryable=False``)
+are never shared. ``deduplicate=False`` turns this off.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Protocol
 
-import httpx
+import orjson
 from graphql import (
     ArgumentNode,
     FieldNode,
@@ -30,6 +35,9 @@ from graphql import (
     parse,
     value_from_ast_untyped,
 )
+
+from gateway.http import HttpClient, HttpError, HttpResponse, HttpTimeout
+from shared.telemetry import client_span, tracing_enabled
 
 __all__ = [
     "SUBGRAPH_UNAVAILABLE",
@@ -135,10 +143,11 @@ class SubgraphFetcher:
         *,
         timeout: float = 10.0,
         timeouts: Mapping[str, float] | None = None,
-        client: httpx.AsyncClient | None = None,
+        client: HttpClient | None = None,
         max_connections: int = 100,
         retries: int = 2,
         retry_backoff: float = 0.05,
+        deduplicate: bool = True,
     ) -> None:
         self.router = router
         # A query's fetch that failed in transport (no connection, connection dropped, a
@@ -151,13 +160,9 @@ class SubgraphFetcher:
         self.timeout = timeout
         self.timeouts = dict(timeouts or {})
         self._own_client = client is None
-        self.client = client or httpx.AsyncClient(
-            http1=True,
-            http2=False,
-            limits=httpx.Limits(
-                max_connections=max_connections, max_keepalive_connections=max_connections
-            ),
-        )
+        self.client = client or HttpClient(max_connections=max_connections)
+        self.deduplicate = deduplicate
+        self._in_flight: dict[tuple[Any, ...], asyncio.Future[HttpResponse]] = {}
 
     async def aclose(self) -> None:
         if self._own_client:
@@ -242,7 +247,7 @@ class SubgraphFetcher:
         attempts = 1 + (self.retries if retryable else 0)
         for attempt in range(attempts):
             response, transient = await self._post_once(
-                subgraph, url, query, variables, headers, wait
+                subgraph, url, query, variables, headers, wait, shared=retryable
             )
             if not transient or attempt == attempts - 1:
                 return response
@@ -257,31 +262,75 @@ class SubgraphFetcher:
         variables: Mapping[str, Any],
         headers: Mapping[str, str] | None,
         wait: float | None = None,
+        *,
+        shared: bool = False,
     ) -> tuple[SubgraphResponse, bool]:
         """One request; the response, and whether a failure is worth retrying."""
-        self.attempts += 1
         timeout = self.timeouts.get(subgraph, self.timeout) if wait is None else wait
         try:
-            response = await self.client.post(
-                url,
-                json={"query": query, "variables": dict(variables)},
-                headers={"accept": "application/json", **(headers or {})},
-                timeout=timeout,
-            )
-        except httpx.TimeoutException:
-            return _failure(subgraph, f"no answer within {timeout:g} s"), False
-        except httpx.HTTPError as exc:
-            return _failure(subgraph, type(exc).__name__), True
+            payload = orjson.dumps({"query": query, "variables": variables}, default=_plain)
+        except TypeError:  # e.g. an integer beyond 64 bits: the standard library copes
+            payload = json.dumps({"query": query, "variables": dict(variables)}).encode()
+        sent = (("accept", "application/json"), *(headers or {}).items())
         try:
-            body = response.json()
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            body = None
+            if tracing_enabled():  # a client span, its traceparent sent on (never shared)
+                with client_span("POST", url) as carrier:
+                    self.attempts += 1
+                    sent = (*(h for h in sent if h[0] not in carrier), *carrier.items())
+                    response = await self.client.post(url, payload, sent, within=timeout)
+            elif shared and self.deduplicate:
+                response = await self._shared(url, payload, sent, timeout)
+            else:
+                self.attempts += 1
+                response = await self.client.post(url, payload, sent, within=timeout)
+        except HttpTimeout:
+            return _failure(subgraph, f"no answer within {timeout:g} s"), False
+        except HttpError as exc:
+            return _failure(subgraph, exc.reason), True
+        body = _decode(response.body)
         if not isinstance(body, dict) or not ("data" in body or "errors" in body):
-            failure = _failure(subgraph, f"HTTP {response.status_code} without a GraphQL body")
-            return failure, response.status_code in _TRANSIENT_STATUS
+            failure = _failure(subgraph, f"HTTP {response.status} without a GraphQL body")
+            return failure, response.status in _TRANSIENT_STATUS
         data = body.get("data")
         errors = [e for e in body.get("errors") or () if isinstance(e, dict)]
         return SubgraphResponse(data if isinstance(data, dict) else None, errors), False
+
+    async def _shared(
+        self, url: str, payload: bytes, headers: tuple[tuple[str, str], ...], within: float
+    ) -> HttpResponse:
+        """The answer to this exact request, sent once however many ask at the same time."""
+        key = (url, payload, headers, within)
+        pending = self._in_flight.get(key)
+        if pending is None:
+            self.attempts += 1
+            pending = asyncio.ensure_future(self.client.post(url, payload, headers, within=within))
+            self._in_flight[key] = pending
+            pending.add_done_callback(lambda done: self._settled(key, done))
+        # Shielded: one asker giving up (its client went away) does not cancel the others'.
+        return await asyncio.shield(pending)
+
+    def _settled(self, key: tuple[Any, ...], done: asyncio.Future[HttpResponse]) -> None:
+        self._in_flight.pop(key, None)
+        if not done.cancelled():
+            done.exception()  # retrieved here, so an answer nobody waits for any more is quiet
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, tuple | set | frozenset):
+        return list(value)
+    raise TypeError
+
+
+def _decode(body: bytes) -> Any:
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        try:  # what orjson refuses but JSON allows (e.g. a number beyond a double's range)
+            return json.loads(body)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return None
 
 
 def root_fields_of(query: str, variables: Mapping[str, Any]) -> tuple[RootField, ...]:

@@ -8,7 +8,8 @@ Off unless configured, by the standard variables:
   ``OTEL_SERVICE_NAME``, ``OTEL_RESOURCE_ATTRIBUTES``, ``OTEL_BSP_*`` as the SDK reads them.
 
 When on: every ASGI app built afterwards gets server spans (W3C ``traceparent`` is honoured),
-every httpx request a client span that carries ``traceparent`` onwards, every asyncpg
+every httpx request (and every subgraph request of the gateway) a client span that carries
+``traceparent`` onwards, every asyncpg
 statement a SQL span. Cross-node messages keep the context of the act that wrote them
 (``Message.trace_context``); delivering and applying one starts a new trace *linked* to it, so
 the life of a petition reads as a chain of linked traces.
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from shared.messaging.messages import Message
 
 __all__ = [
+    "client_span",
     "configure_tracing",
     "current_trace_context",
     "instrument_app",
@@ -109,6 +111,20 @@ def configure_tracing(
     HTTPXClientInstrumentor().instrument(tracer_provider=provider)
     _state["provider"] = provider
     return provider
+
+
+@contextmanager
+def client_span(method: str, url: str) -> Iterator[dict[str, str]]:
+    """A client span for an HTTP request not sent by httpx (the gateway's subgraph client);
+    yields the headers (``traceparent``, ...) that carry it onwards."""
+    with tracer().start_as_current_span(
+        method,
+        kind=SpanKind.CLIENT,
+        attributes={"http.request.method": method, "url.full": url},
+    ):
+        carrier: dict[str, str] = {}
+        propagate.inject(carrier)
+        yield carrier
 
 
 def instrument_app(app: Starlette) -> None:
