@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
@@ -42,13 +43,15 @@ def create_gateway_app(
     forwarded_headers: Sequence[str] = DEFAULT_FORWARDED_HEADERS,
     override_labels: Sequence[str] = (),
     retries: int = 2,
+    deduplicate: bool = True,
 ) -> Starlette:
     """A Starlette app serving the supergraph.
 
     ``subgraph_urls`` overrides URLs from the supergraph (per subgraph name); ``router``
     replaces URL selection entirely (the seam for key-routed shards). ``override_labels``
     switches progressive ``@override(label:)``s on; ``retries`` bounds how often a query's
-    fetch is retried after a transport failure (mutations never are).
+    fetch is retried after a transport failure (mutations never are); ``deduplicate`` lets
+    identical query fetches in flight at the same time share one subgraph request.
     """
     supergraph = load_supergraph(supergraph_sdl, override_labels=override_labels)
     urls = {**supergraph.subgraph_urls(), **(subgraph_urls or {})}
@@ -59,7 +62,11 @@ def create_gateway_app(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         fetcher = SubgraphFetcher(
-            chosen_router, timeout=timeout, timeouts=subgraph_timeouts, retries=retries
+            chosen_router,
+            timeout=timeout,
+            timeouts=subgraph_timeouts,
+            retries=retries,
+            deduplicate=deduplicate,
         )
         holder["gateway"] = Gateway(supergraph, fetcher)
         app.state.gateway = holder["gateway"]
@@ -73,10 +80,7 @@ def create_gateway_app(
         gateway = holder.get("gateway")
         if gateway is None:
             return _not_ready()
-        try:
-            payload: Any = await request.json()
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            payload = None
+        payload = _json_body(await request.body())
         return await _answer(gateway, payload, request, forwarded, allow_mutations=True)
 
     async def graphql_get(request: Request) -> Response:
@@ -129,7 +133,21 @@ async def _answer(
 ) -> Response:
     headers = {name: request.headers[name] for name in forwarded if name in request.headers}
     result = await gateway.handle(payload, headers=headers, allow_mutations=allow_mutations)
-    return JSONResponse(result.body, status_code=result.status)
+    try:
+        content = orjson.dumps(result.body)
+    except TypeError:  # e.g. an integer beyond 64 bits: the standard library copes
+        return JSONResponse(result.body, status_code=result.status)
+    return Response(content, status_code=result.status, media_type="application/json")
+
+
+def _json_body(raw: bytes) -> Any:
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        try:  # what orjson refuses but JSON allows (e.g. a number beyond a double's range)
+            return json.loads(raw)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return None
 
 
 def _not_ready() -> Response:
@@ -154,6 +172,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=2,
         help="retries of a query's fetch after a transport failure",
+    )
+    parser.add_argument(
+        "--no-deduplicate",
+        action="store_false",
+        dest="deduplicate",
+        help="send every subgraph fetch, even when an identical one is in flight",
     )
     parser.add_argument(
         "--override-label",
@@ -204,6 +228,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         override_labels=args.override_labels,
         router=router,
         forwarded_headers=forwarded_headers(args.forward_headers),
+        deduplicate=args.deduplicate,
     )
     print(f"gateway: http://{args.host}:{args.port}/graphql", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="info")

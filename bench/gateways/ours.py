@@ -3,7 +3,7 @@ with a chosen event loop, HTTP parser and number of worker processes (``xinfang 
 has no such options; it runs one process with uvicorn's defaults and an access log).
 
 usage: python -m bench.gateways.ours --supergraph FILE --port N [--workers 1]
-       [--loop asyncio|uvloop] [--http h11|httptools]
+       [--loop asyncio|uvloop] [--http h11|httptools] [--no-deduplicate]
 """
 
 from __future__ import annotations
@@ -19,11 +19,15 @@ from starlette.applications import Starlette
 from gateway.server import create_gateway_app
 
 SUPERGRAPH_VARIABLE = "XINFANG_BENCH_SUPERGRAPH"
+DEDUPLICATE_VARIABLE = "XINFANG_BENCH_DEDUPLICATE"
 
 
 def app() -> Starlette:
     """The app factory each uvicorn worker calls."""
-    return create_gateway_app(Path(os.environ[SUPERGRAPH_VARIABLE]).read_text(encoding="utf-8"))
+    return create_gateway_app(
+        Path(os.environ[SUPERGRAPH_VARIABLE]).read_text(encoding="utf-8"),
+        deduplicate=os.environ.get(DEDUPLICATE_VARIABLE, "1") == "1",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -33,8 +37,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--loop", choices=["asyncio", "uvloop"], default="asyncio")
     parser.add_argument("--http", choices=["h11", "httptools"], default="h11")
+    parser.add_argument("--no-deduplicate", action="store_true")
     args = parser.parse_args(argv)
     os.environ[SUPERGRAPH_VARIABLE] = str(args.supergraph.resolve())
+    os.environ[DEDUPLICATE_VARIABLE] = "0" if args.no_deduplicate else "1"
     uvicorn.run(
         "bench.gateways.ours:app",
         factory=True,

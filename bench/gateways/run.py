@@ -55,11 +55,15 @@ class GatewayKind:
     launch: Callable[[Path, int, argparse.Namespace], Launch]
 
 
-def _ours(loop: str, http: str) -> Callable[[Path, int, argparse.Namespace], Launch]:
+def _ours(
+    loop: str, http: str, *, deduplicate: bool = True
+) -> Callable[[Path, int, argparse.Namespace], Launch]:
     def launch(supergraph: Path, port: int, args: argparse.Namespace) -> Launch:
         command = [sys.executable, "-m", "bench.gateways.ours", "--supergraph", str(supergraph)]
         command += ["--port", str(port), "--workers", str(args.workers)]
         command += ["--loop", loop, "--http", http]
+        if not deduplicate:
+            command += ["--no-deduplicate"]
         env = {"PYTHONPATH": str(install.PYTHON_DIR)} if loop == "uvloop" else {}
         return Launch(command, env=env)
 
@@ -93,6 +97,12 @@ GATEWAYS = {
         GatewayKind("xinfang", "uvicorn, asyncio + h11", "", _ours("asyncio", "h11")),
         GatewayKind(
             "xinfang-uvloop", "uvicorn, uvloop + httptools", "python", _ours("uvloop", "httptools")
+        ),
+        GatewayKind(
+            "xinfang-no-dedupe",
+            "as xinfang, subgraph request deduplication off",
+            "",
+            _ours("asyncio", "h11", deduplicate=False),
         ),
         GatewayKind("apollo", "@apollo/gateway + @apollo/server", "node", _apollo),
         GatewayKind("hive", "@graphql-hive/gateway CLI, --fork 1", "node", _hive(None)),
