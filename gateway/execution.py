@@ -15,8 +15,9 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypeAlias
 
+import orjson
 from graphql import (
     GraphQLInterfaceType,
     GraphQLList,
@@ -44,6 +45,9 @@ from gateway.planner import (
 __all__ = ["PlanExecutor", "shape_response"]
 
 ResponsePath = list[str | int]
+# A response path as it is built during a walk: (parent, key) links, made a list only when an
+# error needs it (most walks make none, and copying lists at every step was their main cost).
+PathLink: TypeAlias = "tuple[PathLink, str | int] | None"
 DOWNSTREAM_SERVICE_ERROR = "DOWNSTREAM_SERVICE_ERROR"
 _INTROSPECTION_FIELDS = ("__schema", "__type")
 
@@ -119,18 +123,19 @@ class _Run:
     async def entities(self, path: Path, fetch: FetchNode) -> None:
         objects = _objects_at(self.data, path)
         representations: list[dict[str, Any]] = []
-        index_of: dict[str, int] = {}
-        targets: list[tuple[int, dict[str, Any], ResponsePath]] = []
+        index_of: dict[bytes | str, int] = {}
+        targets: list[tuple[int, dict[str, Any], PathLink]] = []
         send_as = dict(fetch.send_as)
         for obj, obj_path in objects:
             representation = self._representation(obj, fetch.requires, send_as)
             if representation is None:
                 continue
-            identity = json.dumps(representation, sort_keys=True, separators=(",", ":"))
-            if identity not in index_of:
-                index_of[identity] = len(representations)
+            identity = _identity(representation)
+            index = index_of.get(identity)
+            if index is None:
+                index = index_of[identity] = len(representations)
                 representations.append(representation)
-            targets.append((index_of[identity], obj, obj_path))
+            targets.append((index, obj, obj_path))
         if not representations:
             return
         assert fetch.representations_variable is not None
@@ -142,17 +147,22 @@ class _Run:
             fetch.representations_variable,
             headers=self.headers,
         )
-        paths_of: dict[int, list[ResponsePath]] = {}
+        entities = response.entities
+        failures = response.failures
         for index, obj, obj_path in targets:
-            paths_of.setdefault(index, []).append(obj_path)
-            entity = response.entities[index]
+            entity = entities[index]
             if entity is not None:
-                if obj.get("__typename") in send_as:
+                if send_as and obj.get("__typename") in send_as:
                     # Sent as its interface: the answer's __typename is not the object's.
                     entity = {k: v for k, v in entity.items() if k != "__typename"}
                 _merge(obj, entity)
-            if index in response.failures:
-                self.errors.append({**response.failures[index], "path": obj_path})
+            if failures and index in failures:
+                self.errors.append({**failures[index], "path": _path_list(obj_path)})
+        if not response.errors:
+            return
+        paths_of: dict[int, list[ResponsePath]] = {}
+        for index, _, obj_path in targets:
+            paths_of.setdefault(index, []).append(_path_list(obj_path))
         for error in response.errors:
             error_path = error.get("path")
             if (
@@ -160,8 +170,8 @@ class _Run:
                 and error_path[:1] == ["_entities"]
                 and len(error_path) >= 2
             ):
-                for obj_path in paths_of.get(error_path[1], ()):
-                    client_path = [*obj_path, *error_path[2:]]
+                for client_obj_path in paths_of.get(error_path[1], ()):
+                    client_path = [*client_obj_path, *error_path[2:]]
                     self.errors.append(_client_error(error, fetch.subgraph, client_path))
             else:
                 self.errors.append(_client_error(error, fetch.subgraph))
@@ -217,23 +227,48 @@ def _client_error(
     return out
 
 
-def _objects_at(data: dict[str, Any], path: Path) -> list[tuple[dict[str, Any], ResponsePath]]:
-    current: list[tuple[Any, ResponsePath]] = [(data, [])]
+def _objects_at(data: dict[str, Any], path: Path) -> list[tuple[dict[str, Any], PathLink]]:
+    current: list[tuple[Any, PathLink]] = [(data, None)]
     for element in path:
-        following: list[tuple[Any, ResponsePath]] = []
-        for value, value_path in current:
-            if element == "@":
+        following: list[tuple[Any, PathLink]] = []
+        if element == "@":
+            for value, value_path in current:
                 if isinstance(value, list):
                     following.extend(
-                        (item, [*value_path, i]) for i, item in enumerate(value) if item is not None
+                        (item, (value_path, i)) for i, item in enumerate(value) if item is not None
                     )
-            elif element.startswith("|["):
-                if isinstance(value, dict) and value.get("__typename") in element[2:-1].split(","):
-                    following.append((value, value_path))
-            elif isinstance(value, dict) and value.get(element) is not None:
-                following.append((value[element], [*value_path, element]))
+        elif element.startswith("|["):
+            types = element[2:-1].split(",")
+            following = [
+                (value, value_path)
+                for value, value_path in current
+                if isinstance(value, dict) and value.get("__typename") in types
+            ]
+        else:
+            for value, value_path in current:
+                if isinstance(value, dict):
+                    found = value.get(element)
+                    if found is not None:
+                        following.append((found, (value_path, element)))
         current = following
     return [(v, p) for v, p in current if isinstance(v, dict)]
+
+
+def _path_list(link: PathLink) -> ResponsePath:
+    out: ResponsePath = []
+    while link is not None:
+        link, key = link
+        out.append(key)
+    out.reverse()
+    return out
+
+
+def _identity(representation: dict[str, Any]) -> bytes | str:
+    """The same bytes for equal representations, whatever their key order."""
+    try:
+        return orjson.dumps(representation, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # e.g. an integer beyond 64 bits
+        return json.dumps(representation, sort_keys=True, separators=(",", ":"))
 
 
 class _Missing(Exception):
@@ -302,7 +337,7 @@ def shape_response(
     root = schema.get_type(plan.root_type)
     assert isinstance(root, GraphQLObjectType)
     shaper = _Shaper(schema, variables, errors)
-    shaped = shaper.object(root, data, plan.operation.selections, [])
+    shaped = shaper.object(root, data, plan.operation.selections, None)
     result: dict[str, Any] = {}
     all_errors = _dedupe([*errors, *shaper.null_errors])
     if all_errors:
@@ -322,6 +357,12 @@ def _dedupe(errors: list[GraphQLErrorDict]) -> list[GraphQLErrorDict]:
     return out
 
 
+_TYPENAME, _INTROSPECTION, _LEAF, _OTHER = range(4)
+# One field of an object's selection, collected: response key, what it is, its type, the merged
+# sub-selections of every field with that key, and its coordinate (for null errors).
+_Collected = tuple[str, int, GraphQLOutputType, tuple[Selection, ...], tuple[str, str]]
+
+
 class _Shaper:
     def __init__(
         self, schema: GraphQLSchema, variables: Mapping[str, Any], errors: list[GraphQLErrorDict]
@@ -331,6 +372,10 @@ class _Shaper:
         self.null_errors: list[GraphQLErrorDict] = []
         self._error_paths: set[tuple[str | int, ...]] = set()
         self._below: set[tuple[str | int, ...]] = set()
+        # Field collection per (object type, selections): variables are fixed for one request,
+        # and a list repeats the same collection for every item. The values keep their
+        # selection tuples alive, so the ids used as keys are not reused meanwhile.
+        self._collected: dict[tuple[str, int], tuple[Sequence[Selection], list[_Collected]]] = {}
         for error in errors:
             path = error.get("path")
             if isinstance(path, list):
@@ -341,29 +386,50 @@ class _Shaper:
         key = tuple(path)
         return key in self._below or any(key[:i] in self._error_paths for i in range(len(key)))
 
+    def _fields(
+        self, object_type: GraphQLObjectType | GraphQLInterfaceType, selections: Sequence[Selection]
+    ) -> list[_Collected]:
+        cache_key = (object_type.name, id(selections))
+        cached = self._collected.get(cache_key)
+        if cached is not None and cached[0] is selections:
+            return cached[1]
+        fields: dict[str, list[Field]] = {}
+        self._collect(object_type.name, selections, fields)
+        collected: list[_Collected] = []
+        for key, same_key in fields.items():
+            first = same_key[0]
+            coordinate = (object_type.name, first.name)
+            if first.name == "__typename":
+                collected.append((key, _TYPENAME, object_type, (), coordinate))
+                continue
+            if first.name in _INTROSPECTION_FIELDS:
+                collected.append((key, _INTROSPECTION, object_type, (), coordinate))
+                continue
+            field_type = object_type.fields[first.name].type
+            named = field_type.of_type if isinstance(field_type, GraphQLNonNull) else field_type
+            kind = _LEAF if is_leaf_type(named) else _OTHER
+            sub = tuple(s for f in same_key for s in f.selections)
+            collected.append((key, kind, field_type, sub, coordinate))
+        self._collected[cache_key] = (selections, collected)
+        return collected
+
     def object(
         self,
         object_type: GraphQLObjectType | GraphQLInterfaceType,
         value: Mapping[str, Any],
         selections: Sequence[Selection],
-        path: ResponsePath,
+        path: PathLink,
     ) -> dict[str, Any] | _Propagate:
-        fields: dict[str, list[Field]] = {}
-        self._collect(object_type.name, selections, fields)
         out: dict[str, Any] = {}
-        for key, same_key in fields.items():
-            first = same_key[0]
-            if first.name == "__typename":
+        for key, kind, field_type, sub, coordinate in self._fields(object_type, selections):
+            if kind == _TYPENAME:
                 out[key] = object_type.name
                 continue
-            if first.name in _INTROSPECTION_FIELDS:
-                out[key] = value.get(key)
+            raw = value.get(key)
+            if kind == _INTROSPECTION or (kind == _LEAF and raw is not None):
+                out[key] = raw
                 continue
-            definition = object_type.fields[first.name]
-            sub = tuple(s for f in same_key for s in f.selections)
-            completed = self.value(
-                definition.type, value.get(key), sub, [*path, key], (object_type.name, first.name)
-            )
+            completed = self.value(field_type, raw, sub, (path, key), coordinate)
             if isinstance(completed, _Propagate):
                 return _PROPAGATE
             out[key] = completed
@@ -374,18 +440,19 @@ class _Shaper:
         value_type: GraphQLOutputType,
         value: Any,
         selections: Sequence[Selection],
-        path: ResponsePath,
+        path: PathLink,
         coordinate: tuple[str, str],
     ) -> Any:
         if isinstance(value_type, GraphQLNonNull):
             completed = self.value(value_type.of_type, value, selections, path, coordinate)
             if completed is None:
-                if not self._has_error_near(path):
+                full = _path_list(path)
+                if not self._has_error_near(full):
                     self.null_errors.append(
                         {
                             "message": "Cannot return null for non-nullable field "
                             f"{coordinate[0]}.{coordinate[1]}.",
-                            "path": path,
+                            "path": full,
                         }
                     )
                 return _PROPAGATE
@@ -398,7 +465,7 @@ class _Shaper:
         value_type: GraphQLOutputType,
         value: Any,
         selections: Sequence[Selection],
-        path: ResponsePath,
+        path: PathLink,
         coordinate: tuple[str, str],
     ) -> Any:
         if value is None:
@@ -408,7 +475,7 @@ class _Shaper:
                 return None
             items = []
             for i, item in enumerate(value):
-                completed = self.value(value_type.of_type, item, selections, [*path, i], coordinate)
+                completed = self.value(value_type.of_type, item, selections, (path, i), coordinate)
                 if isinstance(completed, _Propagate):
                     return _PROPAGATE
                 items.append(completed)
@@ -429,7 +496,7 @@ class _Shaper:
                 self.null_errors.append(
                     {
                         "message": f"Abstract type {value_type} resolved to an unknown type.",
-                        "path": path,
+                        "path": _path_list(path),
                     }
                 )
                 return None
