@@ -124,9 +124,9 @@ class _Run:
         objects = _objects_at(self.data, path)
         representations: list[dict[str, Any]] = []
         index_of: dict[bytes | str, int] = {}
-        targets: list[tuple[int, dict[str, Any], PathLink]] = []
+        targets: list[tuple[int, dict[str, Any]]] = []
         send_as = dict(fetch.send_as)
-        for obj, obj_path in objects:
+        for obj in objects:
             representation = self._representation(obj, fetch.requires, send_as)
             if representation is None:
                 continue
@@ -135,7 +135,7 @@ class _Run:
             if index is None:
                 index = index_of[identity] = len(representations)
                 representations.append(representation)
-            targets.append((index, obj, obj_path))
+            targets.append((index, obj))
         if not representations:
             return
         assert fetch.representations_variable is not None
@@ -148,21 +148,25 @@ class _Run:
             headers=self.headers,
         )
         entities = response.entities
-        failures = response.failures
-        for index, obj, obj_path in targets:
+        for index, obj in targets:
             entity = entities[index]
             if entity is not None:
                 if send_as and obj.get("__typename") in send_as:
                     # Sent as its interface: the answer's __typename is not the object's.
                     entity = {k: v for k, v in entity.items() if k != "__typename"}
                 _merge(obj, entity)
-            if failures and index in failures:
-                self.errors.append({**failures[index], "path": _path_list(obj_path)})
-        if not response.errors:
+        if not response.errors and not response.failures:
             return
+        # Errors need the objects' paths: walk again, this time keeping them (rare, so the
+        # walk above stays lean). Objects are matched by identity: merges add fields, they do
+        # not replace the objects this fetch collected.
+        path_of = {id(obj): obj_path for obj, obj_path in _objects_with_paths(self.data, path)}
         paths_of: dict[int, list[ResponsePath]] = {}
-        for index, _, obj_path in targets:
-            paths_of.setdefault(index, []).append(_path_list(obj_path))
+        for index, obj in targets:
+            obj_path = path_of.get(id(obj), [])
+            paths_of.setdefault(index, []).append(obj_path)
+            if index in response.failures:
+                self.errors.append({**response.failures[index], "path": obj_path})
         for error in response.errors:
             error_path = error.get("path")
             if (
@@ -227,29 +231,50 @@ def _client_error(
     return out
 
 
-def _objects_at(data: dict[str, Any], path: Path) -> list[tuple[dict[str, Any], PathLink]]:
-    current: list[tuple[Any, PathLink]] = [(data, None)]
+def _objects_at(data: dict[str, Any], path: Path) -> list[dict[str, Any]]:
+    """The objects at a flatten path (``@``: every list item; ``|[A,B]``: a type filter)."""
+    current: list[Any] = [data]
     for element in path:
-        following: list[tuple[Any, PathLink]] = []
         if element == "@":
-            for value, value_path in current:
-                if isinstance(value, list):
-                    following.extend(
-                        (item, (value_path, i)) for i, item in enumerate(value) if item is not None
-                    )
+            following: list[Any] = []
+            for value in current:
+                if type(value) is list:
+                    following.extend([item for item in value if item is not None])
+            current = following
         elif element.startswith("|["):
             types = element[2:-1].split(",")
-            following = [
-                (value, value_path)
-                for value, value_path in current
-                if isinstance(value, dict) and value.get("__typename") in types
+            current = [
+                value
+                for value in current
+                if type(value) is dict and value.get("__typename") in types
             ]
         else:
-            for value, value_path in current:
-                if isinstance(value, dict):
-                    found = value.get(element)
-                    if found is not None:
-                        following.append((found, (value_path, element)))
+            current = [
+                found
+                for value in current
+                if type(value) is dict and (found := value.get(element)) is not None
+            ]
+    return [value for value in current if type(value) is dict]
+
+
+def _objects_with_paths(
+    data: dict[str, Any], path: Path
+) -> list[tuple[dict[str, Any], ResponsePath]]:
+    """As ``_objects_at``, with each object's response path (for errors)."""
+    current: list[tuple[Any, ResponsePath]] = [(data, [])]
+    for element in path:
+        following: list[tuple[Any, ResponsePath]] = []
+        for value, value_path in current:
+            if element == "@":
+                if isinstance(value, list):
+                    following.extend(
+                        (item, [*value_path, i]) for i, item in enumerate(value) if item is not None
+                    )
+            elif element.startswith("|["):
+                if isinstance(value, dict) and value.get("__typename") in element[2:-1].split(","):
+                    following.append((value, value_path))
+            elif isinstance(value, dict) and value.get(element) is not None:
+                following.append((value[element], [*value_path, element]))
         current = following
     return [(v, p) for v, p in current if isinstance(v, dict)]
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Protocol
@@ -200,7 +200,7 @@ class SubgraphFetcher:
         headers: Mapping[str, str] | None = None,
     ) -> EntitiesResponse:
         batches = self.router.route_entities(subgraph, representations)
-        responses = await asyncio.gather(
+        responses = await _all(
             *(
                 self._post(
                     subgraph,
@@ -313,6 +313,13 @@ class SubgraphFetcher:
         self._in_flight.pop(key, None)
         if not done.cancelled():
             done.exception()  # retrieved here, so an answer nobody waits for any more is quiet
+
+
+async def _all(*awaitables: Awaitable[SubgraphResponse]) -> list[SubgraphResponse]:
+    """``asyncio.gather``, without its tasks when there is only one (one service URL)."""
+    if len(awaitables) == 1:
+        return [await awaitables[0]]
+    return list(await asyncio.gather(*awaitables))
 
 
 def _plain(value: Any) -> Any:
