@@ -303,22 +303,25 @@ class _Missing(Exception):
 def _read(obj: Mapping[str, Any], selections: Sequence[Selection]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for sel in selections:
-        if isinstance(sel, InlineFragment):
+        if type(sel) is InlineFragment:
             if sel.type_condition in (None, obj.get("__typename")):
                 out.update(_read(obj, sel.selections))
             continue
-        if sel.response_key not in obj:
-            raise _Missing(sel.response_key)
-        out[sel.name] = _read_value(obj[sel.response_key], sel.selections)
+        assert type(sel) is Field
+        key = sel.response_key
+        if key not in obj:
+            raise _Missing(key)
+        value = obj[key]
+        out[sel.name] = value if value is None or not sel.selections else _read_value(value, sel)
     return out
 
 
-def _read_value(value: Any, selections: Sequence[Selection]) -> Any:
-    if not selections or value is None:
-        return value
+def _read_value(value: Any, sel: Field) -> Any:
+    if value is None:
+        return None
     if isinstance(value, list):
-        return [_read_value(item, selections) for item in value]
-    return _read(value, selections)
+        return [_read_value(item, sel) for item in value]
+    return _read(value, sel.selections)
 
 
 def _merge(target: dict[str, Any], source: Mapping[str, Any]) -> None:

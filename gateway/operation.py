@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from graphql import (
@@ -52,7 +53,7 @@ class Field:
     directives: tuple[DirectiveNode, ...] = ()
     selections: tuple[Selection, ...] = ()
 
-    @property
+    @cached_property  # read for every field of every object a request walks
     def response_key(self) -> str:
         return self.alias or self.name
 

@@ -3,7 +3,8 @@
 ``create_gateway_app`` loads the supergraph eagerly (a bad SDL fails at start, not at the
 first request); the HTTP client to the subgraphs is built in the lifespan and closed with it.
 ``main`` is the command line: ``xinfang gateway --supergraph PATH [--registry JSON] [--host H]
-[--port N]`` (with a registry, requests are routed by key: docs/adr/0010-key-routed-shards.md).
+[--port N]`` (with a registry, requests are routed by key: docs/adr/0010-key-routed-shards.md),
+under uvicorn with uvloop and httptools (both dependencies; uvicorn picks them by default).
 """
 
 from __future__ import annotations

@@ -227,3 +227,16 @@ async def test_mutations_and_fetches_with_sharing_off_are_each_sent() -> None:
         await asyncio.gather(*(unshared.fetch("s", "{ echo }", {}) for _ in range(3)))
         assert subgraph.seen == 6
         await unshared.aclose()
+
+
+def test_works_on_uvloop_as_xinfang_gateway_runs_it() -> None:
+    import uvloop
+
+    async def exchange() -> tuple[list[bytes], int]:
+        async with raw_server(fixed(b'{"data":{}}')) as (server, url):
+            client = HttpClient()
+            bodies = [(await client.post(url, b"{}", within=5)).body for _ in range(2)]
+            await client.aclose()
+        return bodies, server.connections
+
+    assert uvloop.run(exchange()) == ([b'{"data":{}}'] * 2, 1)
