@@ -1,10 +1,14 @@
 """The records a seeded case leaves at other nodes, as the message flows would leave them.
 
-A review is held by the node one tier up and a supervision order is issued by the owner's city
-(or the province). At the owner: the case's acts (brought by the relay, planned in
-shared.seed), the case link to the remote record, the messages it received (inbox) and sent
-(outbox, delivered). At the other node: the review or order with the same ids, its messages and
-its counters. Remote ids are numbered in loading order, not strictly by date across owners.
+Every case with a matter key is announced to its province's matter index (docs/adr/0009):
+one ``MATTER_NOTICE`` at registration and one per change of status or finality, delivered and
+applied, and the index row the last one leaves (the province's own cases are written to the
+index directly, as the act does). A review is held by the node one tier up and a supervision
+order is issued by the owner's city (or the province). At the owner: the case's acts (brought
+by the relay, planned in shared.seed), the case link to the remote record, the messages it
+received (inbox) and sent (outbox, delivered). At the other node: the review or order with the
+same ids, its messages and its counters. Remote ids are numbered in loading order, not strictly
+by date across owners.
 """
 
 from __future__ import annotations
@@ -20,7 +24,8 @@ from shared.deadlines import DeadlineKind, local_date
 from shared.divisions import Tier, tier_of
 from shared.errors import DomainError
 from shared.holidays import HolidayCalendar
-from shared.lifecycle import Action, Event
+from shared.lifecycle import Action, CaseStatus, Event
+from shared.matters import MatterEntry, province_of
 from shared.messaging.inbox import APPLIED
 from shared.messaging.messages import MessageKind, new_message_id
 from shared.persistence.bulk import Lived, Rows
@@ -76,6 +81,17 @@ ORDER = (
     "version",
 )
 COUNTER = ("year", "last_seq")
+MATTER_INDEX = (
+    "case_id",
+    "matter_key",
+    "node",
+    "status",
+    "final",
+    "registered_at",
+    "final_at",
+    "version",
+    "updated_at",
+)
 
 SUPERVISED = 0.01  # of accepted cases: a supervision order from above
 SUPERVISED_BACKLOG = 0.8  # of cases past their handling deadline without a reply
@@ -117,8 +133,17 @@ class CrossRecords:
     """Collects, case by case, the rows a case leaves at other nodes (kept until ``finish``)
     and adds the owner's side to the owner's rows (bulk.CrossNode)."""
 
-    def __init__(self, peers: set[str], *, now: datetime, calendar: HolidayCalendar, seed: int):
+    def __init__(
+        self,
+        peers: set[str],
+        *,
+        now: datetime,
+        calendar: HolidayCalendar,
+        seed: int,
+        indexes: set[str] | None = None,
+    ):
         self.peers = peers
+        self.indexes = indexes if indexes is not None else {p for p in peers if province_of(p) == p}
         self.now = now
         self.calendar = calendar
         self.rng = random.Random(f"{seed}:cross-node")
@@ -127,6 +152,7 @@ class CrossRecords:
         self.levels = default_levels()
         self.reviews = 0
         self.orders = 0
+        self.notices = 0
 
     # -- numbering and messages ---------------------------------------------------------------
 
@@ -160,6 +186,7 @@ class CrossRecords:
     # -- per case -----------------------------------------------------------------------------
 
     def on_case(self, owner: str, case_id: str, case: Lived, rows: Rows) -> None:
+        self._announce(owner, case_id, case, rows)
         links: list[_Link] = []
         self._reviews(owner, case_id, case, rows, links)
         self._supervision(owner, case_id, case, rows, links)
@@ -177,6 +204,58 @@ class CrossRecords:
                     link.message_id,
                 ),
             )
+
+    def _announce(self, owner: str, case_id: str, case: Lived, rows: Rows) -> None:
+        """The notices ``matter_flows`` sends for the case, and the index row they leave."""
+        matter_key = case.matter_key
+        province = province_of(owner)
+        if matter_key is None or province not in self.indexes:
+            return
+        theirs = self.pending[province]
+        registered_at = case.state.registered_at
+        final = False
+        final_at: datetime | None = None
+        status: CaseStatus | None = None
+        last = (0, registered_at)
+        for event in case.events:
+            became_final = event.command.action is Action.RECORD_FINAL_REVIEW_DECISION
+            if event.to_status is status and not became_final:
+                continue
+            status = event.to_status
+            at = event.command.at
+            final = final or became_final
+            if became_final:
+                final_at = at
+            entry = MatterEntry(
+                case_id, owner, status, final, registered_at, at if became_final else None
+            )
+            if owner != province:
+                payload = {
+                    "matterKey": matter_key,
+                    "entry": entry.to_json(),
+                    "version": event.seq,
+                    "check": False,
+                    "origin": None,
+                }
+                self._message(owner, province, MessageKind.MATTER_NOTICE, payload, at, rows, theirs)
+                self.notices += 1
+            last = (event.seq, at)
+        version, updated_at = last
+        theirs.add(
+            "matter_index",
+            MATTER_INDEX,
+            (
+                case_id,
+                matter_key,
+                owner,
+                case.state.status.value,  # the last notice's
+                final,
+                registered_at,
+                final_at,
+                version,
+                updated_at,
+            ),
+        )
 
     def _reviews(
         self, owner: str, case_id: str, case: Lived, rows: Rows, links: list[_Link]

@@ -18,6 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.holidays import HolidayCalendar
+from shared.matters import province_of
 from shared.persistence.bulk import copy_rows, load_planned
 from shared.persistence.cross_records import CrossRecords
 from shared.persistence.migrate import schema_for
@@ -66,6 +67,7 @@ class Seeded:
     cases: int
     reviews: int
     orders: int
+    notices: int = 0  # MATTER_NOTICE messages to the province's index
 
 
 async def _is_empty(engine: AsyncEngine, code: str) -> bool:
@@ -108,7 +110,10 @@ async def seed_nodes_bulk(
     leave at other seeded nodes."""
     empty = await empty_nodes(engine, list(counts))
     peers = set(empty)
-    cross = CrossRecords(peers, now=now, calendar=calendar, seed=seed)
+    # The matter index of a province among the nodes (migrated, seeded now or before) hears of
+    # every seeded case as its notices would have told it.
+    indexes = {code for code in counts if province_of(code) == code}
+    cross = CrossRecords(peers, now=now, calendar=calendar, seed=seed, indexes=indexes)
     written = 0
     advance = progress.advance if progress is not None else None
     for code in empty:
@@ -128,4 +133,4 @@ async def seed_nodes_bulk(
             await conn.execute(text("SELECT 1"))  # opens the transaction the COPYs join
             raw = await conn.get_raw_connection()
             await copy_rows(cast(asyncpg.Connection, raw.driver_connection), schema_for(node), rows)
-    return Seeded(len(empty), written, cross.reviews, cross.orders)
+    return Seeded(len(empty), written, cross.reviews, cross.orders, cross.notices)

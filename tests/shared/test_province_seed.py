@@ -12,14 +12,25 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shared.casework import CaseWork, FixedClock, PetitionInput
 from shared.divisions import division_tree
 from shared.holidays import default_calendar
+from shared.lifecycle import Channel
+from shared.messaging.matter_flows import LocalMatterIndex
 from shared.metrics import StatsCounts
 from shared.persistence.migrate import migrate_nodes, schema_for
 from shared.persistence.province import seed_nodes_bulk
 from shared.persistence.repository import NodeDatabase, node_stats, verify_log
 from shared.seed import spread
-from tests.conftest import CITY, COUNTY, OTHER_COUNTY, PROVINCE, SECRET, START, empty_nodes
+from tests.conftest import (
+    CITY,
+    COUNTY,
+    OTHER_COUNTY,
+    PROVINCE,
+    SECRET,
+    START,
+    empty_nodes,
+)
 
 pytestmark = pytest.mark.db
 
@@ -211,3 +222,99 @@ async def test_seeded_messages_are_all_delivered_and_applied(
             received[mid] = (f"{sender}>{code}", kind)
     assert sent
     assert sent == received
+
+
+async def test_the_province_index_holds_every_seeded_case_as_its_notices_left_it(
+    seeded: dict[str, Any], engine: AsyncEngine
+) -> None:
+    expected: dict[str, tuple[Any, ...]] = {}
+    notices = 0
+    for code in NODES:
+        for row in await rows(
+            engine,
+            code,
+            # the version of the last act that changed status or finality (the last notice's)
+            "SELECT id, matter_key, owner_code, status, final, registered_at, "
+            "(SELECT max(seq) FROM {s}.case_events e WHERE e.case_id = c.id AND "
+            "(e.from_status IS DISTINCT FROM e.to_status "
+            "OR e.action = 'RECORD_FINAL_REVIEW_DECISION')) "
+            "FROM {s}.cases c WHERE matter_key IS NOT NULL",
+        ):
+            expected[row[0]] = tuple(row)
+        if code != PROVINCE:
+            sent = await rows(
+                engine,
+                code,
+                "SELECT count(*) FROM {s}.outbox "
+                f"WHERE kind = 'MATTER_NOTICE' AND recipient = '{PROVINCE}'",
+            )
+            notices += sent[0][0]
+    index = await rows(
+        engine,
+        PROVINCE,
+        "SELECT case_id, matter_key, node, status, final, registered_at, version, final_at "
+        "FROM {s}.matter_index",
+    )
+    assert {r[0]: tuple(r[:7]) for r in index} == expected
+    assert len(index) == len(expected) > CASES // 2
+    assert all((r[7] is not None) == r[4] for r in index)  # final ones know since when
+    applied = await rows(
+        engine, PROVINCE, "SELECT count(*) FROM {s}.inbox WHERE kind = 'MATTER_NOTICE'"
+    )
+    assert applied[0][0] == notices == seeded["result"].notices
+    assert notices > len([r for r in index if r[2] != PROVINCE])  # changes too, not one each
+
+
+async def test_a_seeded_final_matter_is_not_accepted_again_at_another_node(
+    seeded: dict[str, Any], engine: AsyncEngine
+) -> None:
+    # Last in this module: it adds a case at the city, which the tests above do not count.
+    finals = []
+    for code in NODES:
+        if code == CITY:
+            continue
+        finals += await rows(
+            engine,
+            code,
+            "SELECT c.id, c.owner_code, c.category, c.issue_locality_code, p.name, p.id_number "
+            "FROM {s}.cases c JOIN {s}.petitioners p ON p.case_id = c.id "
+            f"WHERE c.final AND c.matter_key IS NOT NULL AND c.issue_locality_code LIKE '{CITY}%' "
+            "ORDER BY c.id LIMIT 1",
+        )
+    assert finals
+    _, owner, category, locality, name, id_number = finals[0]
+    clock = FixedClock(NOW + timedelta(days=3))
+    province = CaseWork(
+        NodeDatabase(engine, PROVINCE),
+        calendar=default_calendar(),
+        clock=clock,
+        person_key_secret=SECRET,
+    )
+    work = CaseWork(
+        NodeDatabase(engine, CITY),
+        calendar=default_calendar(),
+        clock=clock,
+        person_key_secret=SECRET,
+        matter_index=LocalMatterIndex(province),  # what /nodes/53/matters answers from
+    )
+    again = await work.register_petition(
+        PetitionInput(
+            channel=Channel.LETTER,
+            category=category,
+            summary="再次反映同一事项",
+            issue_locality_code=locality,
+            petitioner_name=name,
+            petitioner_id_number=id_number,
+        ),
+        idempotency_key="seeded-final-again",
+        actor="test",
+    )
+    [(status, refusal, repeat_of)] = await rows(
+        engine,
+        CITY,
+        f"SELECT status, refusal_code, repeat_of FROM {{s}}.cases WHERE id = '{again}'",
+    )
+    assert (status, refusal) == ("NOT_ACCEPTED", "NO_REACCEPTANCE")
+    assert repeat_of is not None
+    assert not repeat_of.startswith(f"{CITY}-")  # known from the index only
+    assert owner != CITY
