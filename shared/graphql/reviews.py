@@ -7,6 +7,7 @@ from datetime import datetime
 import strawberry
 
 from shared.errors import bad_input
+from shared.graphql.node_owned import NodeOwned
 from shared.graphql.types import Jurisdiction, NodeInfo, jurisdiction_of
 from shared.lifecycle import ReviewOutcome
 from shared.messaging import review_flows
@@ -18,7 +19,11 @@ ReviewLevelEnum = strawberry.enum(ReviewLevel, name="ReviewLevel")
 ReviewStatusEnum = strawberry.enum(ReviewStatus, name="ReviewStatus")
 
 
-@strawberry.federation.type(keys=["id"], description="A review (复查) or final review (复核).")
+@strawberry.federation.type(
+    keys=["id"],
+    description="A review (复查) or final review (复核).",
+    directives=[NodeOwned()],  # held by the reviewing node, whose code starts the id
+)
 class Review:
     id: strawberry.ID
     level: ReviewLevel

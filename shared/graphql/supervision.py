@@ -7,6 +7,7 @@ from datetime import date, datetime
 import strawberry
 
 from shared.errors import bad_input
+from shared.graphql.node_owned import NodeOwned
 from shared.graphql.types import Jurisdiction, NodeInfo, jurisdiction_of
 from shared.messaging import supervision_flows
 from shared.persistence import supervision_records as records
@@ -24,7 +25,11 @@ class SupervisionLevel:
     rank: int
 
 
-@strawberry.federation.type(keys=["id"], description="督办: an order to act and reply in writing.")
+@strawberry.federation.type(
+    keys=["id"],
+    description="督办: an order to act and reply in writing.",
+    directives=[NodeOwned()],  # issued and kept by the node whose code starts the id
+)
 class SupervisionOrder:
     id: strawberry.ID
     case_id: strawberry.ID

@@ -74,3 +74,36 @@ def test_root_fields_naming_different_nodes_are_different_fetches(
     assert len(steps) == 3
     assert not any(entity for entity, _ in steps)
     assert any("a: jurisdiction" in s and "d: jurisdiction" in s for _, s in steps)
+
+
+def test_reviews_and_supervision_orders_are_node_owned(planner: QueryPlanner) -> None:
+    owned = planner.ownership.fields
+    assert {("Review", "status"), ("Review", "caseOwner")} <= owned
+    assert {("SupervisionOrder", "replyText"), ("SupervisionOrder", "issuer")} <= owned
+    assert ("Review", "id") not in owned
+    assert ("SupervisionOrder", "id") not in owned
+
+
+def test_a_review_named_by_its_id_is_read_where_the_root_field_is_routed(
+    planner: QueryPlanner,
+) -> None:
+    plan = planner.plan(parse('{ review(id: "5301-RV-2025-000001") { status decidedAt } }'))
+    assert [entity for entity, _ in fetches(plan)] == [False]
+
+
+def test_an_order_listed_by_the_case_owner_is_read_from_the_issuing_node(
+    planner: QueryPlanner,
+) -> None:
+    query = "{ supervisionOrdersReceived { id status replyText issuer { code } } }"
+    steps = fetches(planner.plan(parse(query)))
+    assert [entity for entity, _ in steps] == [False, True]
+    assert "... on SupervisionOrder { status replyText issuer { code } }" in steps[1][1]
+
+
+def test_a_review_opened_for_a_case_is_read_back_from_the_reviewing_node(
+    planner: QueryPlanner,
+) -> None:
+    query = 'mutation { openReview(caseId: "530102-2025-000001", reason: "r") { id status } }'
+    steps = fetches(planner.plan(parse(query)))
+    assert [entity for entity, _ in steps] == [False, True]
+    assert "... on Review { status }" in steps[1][1]

@@ -65,3 +65,17 @@ def test_root_fields_naming_no_node_or_several_go_to_the_subgraph_url() -> None:
         [RootField("jurisdiction", {"code": "530102"}), RootField("case", {"id": "530103-1"})],
     ):
         assert ROUTER.route_root("county", fields).url == FALLBACK["county"]
+
+
+def test_reviews_and_orders_go_to_the_node_that_holds_them() -> None:
+    batches = ROUTER.route_entities(
+        "county",
+        [
+            {"__typename": "Review", "id": "530103-RV-2025-000001"},  # held by 盘龙区
+            {"__typename": "SupervisionOrder", "id": "530102-SO-2025-000002"},
+        ],
+    )
+    assert [(b.url, b.positions, b.labels) for b in batches] == [
+        ("http://panlong:8001/tiers/county/graphql", (0,), ("530103",)),
+        ("http://counties:8000/tiers/county/graphql", (1,), ("530102",)),
+    ]
