@@ -1,10 +1,11 @@
 """``@nodeOwned``: data that only the node owning the key holds.
 
-A type marked ``@nodeOwned`` (``Case``, ``Review``, ``SupervisionOrder``) is its owner's record in every field but its key; a
-field marked ``@nodeOwned`` (``Jurisdiction.stats``, ``Jurisdiction.cases``) is the figures or
-records of the node whose code is the object's key. The directive is composed into the
-supergraph (``@composeDirective``): the xinfang gateway sends such fields to the owner node
-(docs/adr/0010-key-routed-shards.md); a standard gateway ignores it.
+A type marked ``@nodeOwned`` (``Case``, ``Review``, ``SupervisionOrder``) is its owner's record
+in every field but its key; a field marked ``@nodeOwned`` (``Jurisdiction.stats``,
+``Jurisdiction.cases``) is the figures or records of the node whose code is the object's key.
+The directive is composed into the supergraph (``@composeDirective``): the xinfang gateway
+sends such fields to the owner node (docs/adr/0010-key-routed-shards.md); a standard gateway
+ignores it.
 """
 
 from __future__ import annotations
