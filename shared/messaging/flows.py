@@ -196,12 +196,25 @@ async def _receive_routed(work: CaseWork, conn: AsyncConnection, message: Messag
         if message.kind is MessageKind.ASSIGNMENT
         else LinkKind.TRANSFERRED_FROM
     )
+    await link_to_origin(work, conn, message, case_id, kind, str(payload["caseId"]))
+
+
+async def link_to_origin(
+    work: CaseWork,
+    conn: AsyncConnection,
+    message: Message,
+    case_id: str,
+    kind: LinkKind,
+    origin_id: str,
+) -> None:
+    """A case a message created here: link it to the sender's record, and tell the sender the
+    new case's id (RECORD_CREATED), so the trail runs both ways."""
     await add_link(
         conn,
         case_id,
         kind,
         remote_node=message.sender,
-        remote_id=str(payload["caseId"]),
+        remote_id=origin_id,
         at=work.clock.now(),
         message_id=message.id,
     )

@@ -30,7 +30,14 @@ from shared.matters import (
     merged,
     province_of,
 )
-from shared.messaging.flows import RELAY_ACTOR, Applier, petition_from, petition_payload, send
+from shared.messaging.flows import (
+    RELAY_ACTOR,
+    Applier,
+    link_to_origin,
+    petition_from,
+    petition_payload,
+    send,
+)
 from shared.messaging.messages import Message, MessageKind
 from shared.persistence import matter_records, repository
 from shared.persistence.links import LinkKind, add_link, links_of
@@ -320,22 +327,7 @@ async def _skip_level_visit(work: CaseWork, conn: AsyncConnection, message: Mess
             check_index=True,
             skip_level_from=message.sender,
         )
-        await add_link(
-            conn,
-            case_id,
-            LinkKind.REDIRECTED_FROM,
-            remote_node=message.sender,
-            remote_id=visit_case_id,
-            at=work.clock.now(),
-            message_id=message.id,
-        )
-        await send(
-            work,
-            conn,
-            message.sender,
-            MessageKind.RECORD_CREATED,
-            {"inReplyTo": message.id, "recordId": case_id},
-        )
+        await link_to_origin(work, conn, message, case_id, LinkKind.REDIRECTED_FROM, visit_case_id)
     await matter_records.record_skip_level_visit(
         conn,
         visit_case_id=visit_case_id,
