@@ -274,7 +274,7 @@ class SubgraphFetcher:
         sent = (("accept", "application/json"), *(headers or {}).items())
         try:
             if tracing_enabled():  # a client span, its traceparent sent on (never shared)
-                with client_span("POST", url) as carrier:
+                with client_span("POST", url, **{"xinfang.subgraph": subgraph}) as carrier:
                     self.attempts += 1
                     sent = (*(h for h in sent if h[0] not in carrier), *carrier.items())
                     response = await self.client.post(url, payload, sent, within=timeout)

@@ -33,6 +33,7 @@ from gateway.fetch import SubgraphFetcher
 from gateway.operation import OperationError, select_operation
 from gateway.planner import PlanningError, QueryPlanner
 from gateway.supergraph import Supergraph
+from shared.telemetry import stage_span
 
 __all__ = ["Gateway", "GatewayResponse"]
 
@@ -88,7 +89,8 @@ class Gateway:
                 400, "BAD_REQUEST", "'variables' must be an object, 'operationName' a string."
             )
 
-        parsed = self._parse_and_validate(payload["query"])
+        with stage_span("validate"):
+            parsed = self._parse_and_validate(payload["query"])
         if parsed.document is None or parsed.errors:
             return GatewayResponse(400, {"errors": list(parsed.errors)})
         document = parsed.document
@@ -106,13 +108,15 @@ class Gateway:
             return GatewayResponse(400, {"errors": [_coded(e, "BAD_USER_INPUT") for e in coerced]})
 
         try:
-            plan = self.planner.plan(document, operation_name, document_hash=parsed.digest)
+            with stage_span("plan"):
+                plan = self.planner.plan(document, operation_name, document_hash=parsed.digest)
         except PlanningError as exc:
             return _request_error(200, "QUERY_PLANNING_FAILED", str(exc), data=True)
         introspection = self._introspect(document, operation, variables)
-        body = await self.executor.execute(
-            plan, variables, coerced.coerced, headers=headers, initial_data=introspection
-        )
+        with stage_span("execute", **{"graphql.operation.type": operation.operation.value}):
+            body = await self.executor.execute(
+                plan, variables, coerced.coerced, headers=headers, initial_data=introspection
+            )
         return GatewayResponse(200, body)
 
     def _parse_and_validate(self, query: str) -> _Parsed:
