@@ -96,7 +96,7 @@ async def test_a_dashboard_query_is_one_trace_from_the_gateway_down_to_sql(
             and s.parent.span_id == fetch.context.span_id
         ]
         served.append(server)
-    routes = sorted((s.attributes or {})["http.route"] for s in served)
+    routes = sorted(str((s.attributes or {})["http.route"]) for s in served)
     assert routes == ["/nodes/{code}/graphql", "/tiers/{tier}/graphql"]
     node_request = next(s for s in served if s.name == "POST /nodes/{code}/graphql")
     assert (node_request.attributes or {})["xinfang.node"] == COUNTY
