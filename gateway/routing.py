@@ -8,7 +8,8 @@ says which tier service hosts each node. ``KeyRouter``:
   service, all in parallel; a batch's labels are the jurisdiction codes in it, so a failure
   names every node that did not answer;
 - sends a root fetch whose root fields name one node by argument (``code``/``id``) to that
-  node's ``/nodes/{code}/graphql``;
+  node's ``/nodes/{code}/graphql``; a root field the province keeps for every node of it
+  (``escalationTrail(caseId)``: docs/adr/0014) names the province of its key;
 - falls back to the subgraph's static URL for anything that names no node the registry knows.
 
 Per-node timeouts: a batch waits as long as the most patient node in it allows.
@@ -27,6 +28,8 @@ from shared.registry import NodeRegistry
 __all__ = ["KeyRouter"]
 
 NODE_ARGUMENTS = ("code", "id")
+# Root fields answered by the province of the node their argument names, not by that node.
+KEPT_BY_PROVINCE = {"escalationTrail": "caseId"}
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,7 @@ class KeyRouter:
         return self.fallback[subgraph]
 
     def route_root(self, subgraph: str, root_fields: Sequence[RootField]) -> RoutedBatch:
-        nodes = {_node_named(f.arguments) for f in root_fields}
+        nodes = {_node_named(f) for f in root_fields}
         if len(nodes) == 1:
             (code,) = nodes
             if code is not None:
@@ -86,7 +89,12 @@ class KeyRouter:
         return max(found) if found else None
 
 
-def _node_named(arguments: Mapping[str, Any]) -> str | None:
+def _node_named(root_field: RootField) -> str | None:
+    arguments = root_field.arguments
+    kept = KEPT_BY_PROVINCE.get(root_field.name)
+    if kept is not None:
+        code = node_of_key(arguments.get(kept))
+        return code[:2] if code is not None else None  # a province's code: the first two digits
     for name in NODE_ARGUMENTS:
         if name in arguments:
             return node_of_key(arguments[name])

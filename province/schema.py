@@ -18,6 +18,7 @@ from shared.graphql.supervision import (
     ReceivedSupervisionMutations,
     ReceivedSupervisionQueries,
 )
+from shared.graphql.trail import TrailQueries
 
 
 def build_province_schema() -> Schema:
@@ -28,6 +29,7 @@ def build_province_schema() -> Schema:
             ReceivedSupervisionQueries,
             IssuedSupervisionQueries,
             ProvinceQueries,
+            TrailQueries,
         ],
         [
             CaseMutations,

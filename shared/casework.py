@@ -112,6 +112,7 @@ class Registration:
     finding: IntakeFinding
     check: MatterCheck | None  # None: not checked against the index (routed here)
     origin_case_id: str | None  # the case this petition is at the node that sent it here
+    trail_root: str | None = None  # the chain's root, for a case another node's message made
 
 
 T = TypeVar("T")
@@ -277,10 +278,12 @@ class CaseWork:
         origin_case_id: str | None = None,
         check_index: bool = False,
         skip_level_from: str | None = None,
+        trail_root: str | None = None,
     ) -> str:
         """Register a petition another node sent here, inside the caller's transaction (the
         message inbox makes it idempotent). ``check_index``: a matter sent down from a
-        skip-level visit is checked against the province's index when its notice arrives."""
+        skip-level visit is checked against the province's index when its notice arrives.
+        ``trail_root``: the escalation trail's chain the sender's case belongs to."""
         petition = self._validated(petition)
         return await self.register_in(
             conn,
@@ -294,6 +297,7 @@ class CaseWork:
                 check_later=check_index,
                 origin_case_id=origin_case_id,
                 skip_level_from=skip_level_from,
+                trail_root=trail_root,
             ),
         )
 
@@ -362,6 +366,7 @@ class CaseWork:
                 "skip_level_from": intake.skip_level_from,
                 "refusal_code": finding.refusal.value if finding.refusal else None,
                 "matter_check": check.value if check else None,
+                "trail_root": intake.trail_root,
             },
             {
                 "name": petition.petitioner_name,
@@ -398,7 +403,15 @@ class CaseWork:
                 self,
                 conn,
                 Registration(
-                    case_id, petition, at, state, matter_key, finding, check, intake.origin_case_id
+                    case_id,
+                    petition,
+                    at,
+                    state,
+                    matter_key,
+                    finding,
+                    check,
+                    intake.origin_case_id,
+                    intake.trail_root,
                 ),
             )
         return case_id
@@ -599,6 +612,7 @@ class Intake:
     check_later: bool = False
     origin_case_id: str | None = None
     skip_level_from: str | None = None
+    trail_root: str | None = None  # the escalation trail's chain (docs/adr/0014)
 
 
 def _request_hash(petition: PetitionInput) -> str:

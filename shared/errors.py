@@ -17,6 +17,7 @@ class ErrorCode(StrEnum):
     TOO_MANY_REPRESENTATIVES = "TOO_MANY_REPRESENTATIVES"  # a collective visit sends at most 5
     CONFLICT = "CONFLICT"
     WRONG_NODE = "WRONG_NODE"
+    CASE_NOT_FOUND = "CASE_NOT_FOUND"  # the trail index never heard of the case
 
 
 class DomainError(Exception):

@@ -62,7 +62,7 @@ class TierService:
                 person_key_secret=self.person_key_secret,
                 reaction=dispatch.react,
                 on_commit=self._wake_relay,
-                on_register=matter_flows.registered,
+                on_register=dispatch.registered,
             )
             work.matter_index = self._matter_index(work)
             self.works[code] = work

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import strawberry
 from strawberry import Info
+from strawberry.types.nodes import SelectedField
 
 from shared.deadlines import LIMITS, Bound, DeadlineKind
 from shared.divisions import Division, Tier, division_tree
@@ -27,10 +28,16 @@ from shared.matters import MatterCheck, Refusal
 from shared.metrics import Stats as EngineStats
 from shared.metrics import stats_from_counts
 from shared.persistence import repository
-from shared.persistence.links import CaseLink
+from shared.persistence.links import CaseLink, LinkKind
 from shared.persistence.repository import CaseFilter as EngineCaseFilter
 from shared.persistence.repository import CaseRecord
+from shared.trail import Step as EngineStep
+from shared.trail import TrailRole
 from shared.validation import mask_id_number, mask_name, mask_phone
+
+if TYPE_CHECKING:
+    from shared.graphql.reviews import Review
+    from shared.graphql.supervision import SupervisionOrder
 
 TierEnum = strawberry.enum(Tier, name="Tier")
 CaseStatusEnum = strawberry.enum(CaseStatus, name="CaseStatus")
@@ -411,15 +418,7 @@ class Case:
     )
     async def trail(self, info: NodeInfo) -> list[TrailStep]:
         found: list[CaseLink] = await info.context.loaders.links.load(self._record.id)
-        return [
-            TrailStep(
-                at=link.at,
-                action=link.kind.value,
-                node=jurisdiction_of(link.remote_node),
-                remote_id=strawberry.ID(link.remote_id) if link.remote_id else None,
-            )
-            for link in found
-        ]
+        return [TrailStep.of_link(link) for link in found]
 
     @strawberry.field(description="The append-only log, oldest first.")
     async def events(self, info: NodeInfo) -> list[CaseEvent]:
@@ -441,14 +440,155 @@ async def load_case(info: NodeInfo, case_id: str) -> Case | None:
     return Case.of(record) if record else None
 
 
-@strawberry.type(description="A link from a case to a record at another node.")
+KEY_FIELDS = frozenset(("id", "__typename"))
+R = TypeVar("R")
+
+
+def asks_only_keys(info: NodeInfo) -> bool:
+    """Whether the field being resolved selects nothing but its object's key (what a gateway
+    asks of an entity reference before it reads the rest from the owner)."""
+    for selected in info.selected_fields:
+        for child in selected.selections:
+            if not isinstance(child, SelectedField) or child.name not in KEY_FIELDS:
+                return False
+    return True
+
+
+def reference(cls: type[R], key: str) -> R:
+    """An entity reference: an object of ``cls`` holding only its key ``id``. Given out only
+    when nothing else of it is asked (``asks_only_keys``): its owner resolves the rest."""
+    found = object.__new__(cls)
+    found.id = strawberry.ID(key)  # type: ignore[attr-defined]
+    return found
+
+
+async def case_or_reference(info: NodeInfo, case_id: str | None) -> Case | None:
+    """The case when this node holds it; else a reference the gateway resolves at its owner
+    (null when asked for more than its id directly at a node that does not hold it)."""
+    if case_id is None:
+        return None
+    found = await load_case(info, case_id)
+    if found is not None:
+        return found
+    return reference(Case, case_id) if asks_only_keys(info) else None
+
+
+TrailRoleEnum = strawberry.enum(TrailRole, name="TrailRole")
+REVIEW_LINKS = frozenset((LinkKind.REVIEWED_AT, LinkKind.FINAL_REVIEWED_AT))
+
+
+@strawberry.type(description="A deadline a trail step met: held when met before it was due.")
+class TrailDeadline:
+    kind: str = strawberry.field(
+        description="A DeadlineKind (ACCEPTANCE, HANDLING, ASSIGNMENT, REVIEW_DECISION, ...) "
+        "or SUPERVISION_REPLY."
+    )
+    due: datetime
+    met_at: datetime
+    held: bool
+
+
+@strawberry.type(
+    description="One step of a petition's path: a link of a case to a record at another node "
+    "(Case.trail), or an act at some node (escalationTrail)."
+)
 class TrailStep:
     at: datetime
-    action: str = strawberry.field(description="TRANSFERRED_TO, ASSIGNED_BY, REVIEWED_AT, ...")
-    node: Jurisdiction
-    remote_id: strawberry.ID | None = strawberry.field(
-        description="The record's id at that node (a Case or a Review); null until it answers."
+    action: str = strawberry.field(
+        description="Case.trail: the link (TRANSFERRED_TO, ASSIGNED_BY, REVIEWED_AT, ...); "
+        "escalationTrail: the act (REGISTERED, TRANSFERRED, REPLIED, REVIEW_DECIDED, ...)."
     )
+    node: Jurisdiction = strawberry.field(
+        description="Case.trail: the node holding the linked record; escalationTrail: the node "
+        "where the step happened."
+    )
+    role: TrailRole | None = strawberry.field(
+        description="The tier role that acted (escalationTrail; null on Case.trail's links)."
+    )
+    deadline: TrailDeadline | None = strawberry.field(
+        description="The deadline this step met, and whether it held."
+    )
+    note: str | None = strawberry.field(
+        description="Codes and division names only (e.g. the receiving node); never "
+        "personal data or petition content."
+    )
+    remote_id: strawberry.ID | None = strawberry.field(
+        description="Case.trail: the record's id at that node (a Case, Review or "
+        "SupervisionOrder); null until it answers. Kept for compatibility: see case, review, "
+        "supervisionOrder."
+    )
+    _case_id: strawberry.Private[str | None]
+    _review_id: strawberry.Private[str | None]
+    _order_id: strawberry.Private[str | None]
+
+    @classmethod
+    def of_link(cls, link: CaseLink) -> TrailStep:
+        remote = link.remote_id
+        return cls(
+            at=link.at,
+            action=link.kind.value,
+            node=jurisdiction_of(link.remote_node),
+            role=None,
+            deadline=None,
+            note=None,
+            remote_id=strawberry.ID(remote) if remote else None,
+            _case_id=remote if link.kind not in REVIEW_LINKS | {LinkKind.SUPERVISED_BY} else None,
+            _review_id=remote if link.kind in REVIEW_LINKS else None,
+            _order_id=remote if link.kind is LinkKind.SUPERVISED_BY else None,
+        )
+
+    @classmethod
+    def of_step(cls, step: EngineStep) -> TrailStep:
+        d = step.deadline
+        return cls(
+            at=step.at,
+            action=step.action.value,
+            node=jurisdiction_of(step.node),
+            role=step.role,
+            deadline=None
+            if d is None
+            else TrailDeadline(kind=d.kind, due=d.due, met_at=d.met_at, held=d.held),
+            note=step.note,
+            remote_id=None,
+            _case_id=step.case_id,
+            _review_id=step.review_id,
+            _order_id=step.order_id,
+        )
+
+    @strawberry.field(
+        description="The case (Case.trail: the linked case at the other node; escalationTrail: "
+        "the case the step concerns), read from its owner."
+    )
+    async def case(self, info: NodeInfo) -> Case | None:
+        return await case_or_reference(info, self._case_id)
+
+    @strawberry.field(description="The review or final review the step concerns.")
+    async def review(
+        self, info: NodeInfo
+    ) -> Annotated[Review, strawberry.lazy("shared.graphql.reviews")] | None:
+        from shared.graphql.reviews import Review, load_review
+
+        if self._review_id is None:
+            return None
+        found = await load_review(info, self._review_id)
+        if found is not None:
+            return found
+        return reference(Review, self._review_id) if asks_only_keys(info) else None
+
+    @strawberry.field(description="The supervision order the step concerns.")
+    async def supervision_order(
+        self, info: NodeInfo
+    ) -> Annotated[SupervisionOrder, strawberry.lazy("shared.graphql.supervision")] | None:
+        from shared.graphql.supervision import SupervisionOrder, load_order
+
+        order_id = self._order_id
+        if order_id is None:
+            return None
+        issued = order_id.startswith(f"{info.context.node.code}-SO-")
+        found = await load_order(info, order_id, issued=issued)
+        if found is not None:
+            return found
+        return reference(SupervisionOrder, order_id) if asks_only_keys(info) else None
 
 
 @strawberry.type

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shared.casework import CaseWork
+from shared.casework import CaseWork, Registration
 from shared.errors import DomainError, ErrorCode
 from shared.lifecycle import CaseState, Event
-from shared.messaging import flows, matter_flows
+from shared.messaging import flows, matter_flows, trail_flows
 from shared.messaging.flows import ROUTING_APPLIERS, Applier
 from shared.messaging.messages import Message, MessageKind
 from shared.messaging.review_flows import REVIEW_APPLIERS
 from shared.messaging.supervision_flows import SUPERVISION_APPLIERS
+from shared.messaging.trail_flows import TRAIL_APPLIERS
 from shared.roles.statistics_reports import STATISTICS_APPLIERS
 
 APPLIERS: dict[MessageKind, Applier] = {
@@ -20,6 +21,7 @@ APPLIERS: dict[MessageKind, Applier] = {
     **SUPERVISION_APPLIERS,
     **matter_flows.MATTER_APPLIERS,
     **STATISTICS_APPLIERS,
+    **TRAIL_APPLIERS,
 }
 
 
@@ -32,8 +34,16 @@ async def react(
     event: Event,
 ) -> None:
     """Everything an act sends to other nodes, in its transaction."""
+    await trail_flows.changed(work, conn, case_id, before, after, event)
     await flows.react(work, conn, case_id, before, after, event)
     await matter_flows.changed(work, conn, case_id, before, after, event)
+
+
+async def registered(work: CaseWork, conn: AsyncConnection, registration: Registration) -> None:
+    """Everything a new case tells other nodes, in its transaction: its first steps to the
+    trail index, then the matter index and the competent node of a skip-level visit."""
+    await trail_flows.registered(work, conn, registration)
+    await matter_flows.registered(work, conn, registration)
 
 
 async def apply_message(work: CaseWork, conn: AsyncConnection, message: Message) -> None:

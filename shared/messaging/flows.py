@@ -14,7 +14,7 @@ from shared.errors import bad_input
 from shared.lifecycle import Action, CaseState, Channel, Command, Event
 from shared.messaging import outbox
 from shared.messaging.messages import Message, MessageKind, new_message_id
-from shared.persistence import repository
+from shared.persistence import repository, trail_records
 from shared.persistence.links import LinkKind, add_link, links_of, resolve_remote_id
 from shared.persistence.repository import CaseRecord
 
@@ -95,6 +95,7 @@ async def _route(work: CaseWork, conn: AsyncConnection, case_id: str, command: C
     chosen = (await repository.load_representatives(conn, [case_id]))[case_id]
     payload = petition_payload(record, chosen)
     payload["reason"] = command.reason
+    payload["trailRoot"] = await trail_records.root_of(conn, case_id)
     if command.action is Action.ASSIGN:
         assert command.due_date is not None
         payload["dueDate"] = command.due_date.isoformat()
@@ -188,8 +189,12 @@ def petition_from(payload: dict[str, object], sender: str) -> PetitionInput:
 
 async def _receive_routed(work: CaseWork, conn: AsyncConnection, message: Message) -> None:
     payload = message.payload
+    root = payload.get("trailRoot")
     case_id = await work.receive_petition_in(
-        conn, petition_from(payload, message.sender), actor=RELAY_ACTOR
+        conn,
+        petition_from(payload, message.sender),
+        actor=RELAY_ACTOR,
+        trail_root=str(root) if root else str(payload["caseId"]),
     )
     kind = (
         LinkKind.ASSIGNED_BY

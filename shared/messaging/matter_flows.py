@@ -30,6 +30,7 @@ from shared.matters import (
     merged,
     province_of,
 )
+from shared.messaging import trail_flows
 from shared.messaging.flows import (
     RELAY_ACTOR,
     Applier,
@@ -177,6 +178,7 @@ async def _send_down(
     payload: dict[str, Any] = petition_payload(record, chosen)
     payload["redirect"] = redirect
     payload["reason"] = registration.finding.reason
+    payload["trailRoot"] = registration.trail_root or case_id
     message = await send(work, conn, competent, MessageKind.SKIP_LEVEL_VISIT, payload)
     if redirect:
         await add_link(
@@ -301,6 +303,7 @@ async def _checked(work: CaseWork, conn: AsyncConnection, message: Message) -> N
             after = await repository.load_state(conn, case_id)
             assert after is not None
             await announce(work, conn, case_id, state, after, work.clock.now())
+            await trail_flows.note_last_act(work, conn, case_id, refusal.value)
         else:
             check = MatterCheck.CONFLICT  # accepted meanwhile: a handler decides (ADR 0009)
     values: dict[str, object] = {"matter_check": check.value}
@@ -319,6 +322,7 @@ async def _skip_level_visit(work: CaseWork, conn: AsyncConnection, message: Mess
     case_id: str | None = None
     if payload.get("redirect"):
         petition = petition_from(payload, message.sender)
+        root = payload.get("trailRoot")
         case_id = await work.receive_petition_in(
             conn,
             petition,
@@ -326,6 +330,7 @@ async def _skip_level_visit(work: CaseWork, conn: AsyncConnection, message: Mess
             origin_case_id=visit_case_id,
             check_index=True,
             skip_level_from=message.sender,
+            trail_root=str(root) if root else visit_case_id,
         )
         await link_to_origin(work, conn, message, case_id, LinkKind.REDIRECTED_FROM, visit_case_id)
     await matter_records.record_skip_level_visit(

@@ -26,6 +26,7 @@ class MessageKind(StrEnum):
     MATTER_CHECKED = "MATTER_CHECKED"  # province → node: the index's late answer for a case
     SKIP_LEVEL_VISIT = "SKIP_LEVEL_VISIT"  # higher node → competent node: counted, sent down
     STATISTICS_REPORT = "STATISTICS_REPORT"  # a node's figures for a period → the province
+    TRAIL_NOTICE = "TRAIL_NOTICE"  # any node → province: one step of a petition's trail
 
 
 @dataclass(frozen=True)

@@ -18,12 +18,14 @@ from shared.casework import CaseWork, parse_case_id
 from shared.deadlines import local_date
 from shared.errors import DomainError, ErrorCode, bad_input
 from shared.lifecycle import Action, ReviewOutcome
+from shared.messaging import trail_flows
 from shared.messaging.flows import RELAY_ACTOR, Applier, petition_payload, send
 from shared.messaging.messages import Message, MessageKind
 from shared.persistence import repository
 from shared.persistence import review_records as records
 from shared.persistence.links import LinkKind, add_link
 from shared.persistence.review_records import ReviewRecord
+from shared.persistence.trail_records import root_of
 from shared.reviews import (
     DECISION_ACTION,
     REQUEST_ACTION,
@@ -33,6 +35,7 @@ from shared.reviews import (
     check_reviewer,
     decision_due,
 )
+from shared.trail import review_decided, review_requested
 from shared.validation import REASON_MAX, SUMMARY_MAX, ValidationFailed, validate_text
 
 
@@ -126,6 +129,22 @@ async def decide_review(
                 "decidedBy": actor,
             },
         )
+        snapshot = review.case_snapshot or {}
+        root = snapshot.get("trailRoot")
+        await trail_flows.note(
+            work,
+            conn,
+            review_decided(
+                work.code,
+                review.id,
+                review.level,
+                review.case_id,
+                now,
+                review.due,
+                outcome.value,
+                str(root) if root else None,
+            ),
+        )
     work.committed()
 
 
@@ -169,6 +188,20 @@ async def _review_opened(work: CaseWork, conn: AsyncConnection, message: Message
         opened_at=datetime.fromisoformat(str(message.payload["openedAt"])),
         due=decision_due(review.level, review.requested_at, 0, work.calendar),
         case_snapshot=message.payload["case"],
+    )
+    # The request stands once the owner opened it: a step at this node, in the case's chain.
+    root = (message.payload.get("case") or {}).get("trailRoot")
+    await trail_flows.note(
+        work,
+        conn,
+        review_requested(
+            work.code,
+            review.id,
+            review.level,
+            review.case_id,
+            review.requested_at,
+            str(root) if root else None,
+        ),
     )
 
 
@@ -222,6 +255,7 @@ async def _review_request(work: CaseWork, conn: AsyncConnection, message: Messag
     snapshot["outcome"] = record.outcome
     snapshot["reviewOutcome"] = record.review_outcome
     snapshot["petitioner"] = None  # the reviewer asks for the file when it needs the person
+    snapshot["trailRoot"] = await root_of(conn, case_id)
     await send(
         work,
         conn,

@@ -9,11 +9,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from shared.casework import CaseWork, parse_case_id
 from shared.deadlines import local_date
 from shared.errors import DomainError, ErrorCode, bad_input
+from shared.messaging import trail_flows
 from shared.messaging.flows import Applier, send
 from shared.messaging.messages import Message, MessageKind
 from shared.persistence import repository
 from shared.persistence import supervision_records as records
 from shared.persistence.links import LinkKind, add_link
+from shared.persistence.trail_records import root_of
 from shared.supervision import (
     OrderStatus,
     check_flagged,
@@ -21,6 +23,7 @@ from shared.supervision import (
     default_levels,
     reply_due,
 )
+from shared.trail import order_issued, order_replied
 from shared.validation import SUMMARY_MAX, ValidationFailed, validate_text
 
 
@@ -83,6 +86,9 @@ async def issue_order(
                 "leader": leader,
             },
         )
+        await trail_flows.note(
+            work, conn, order_issued(work.code, order_id, case_id, now, level.code, flagged)
+        )
     work.committed()
     return order_id
 
@@ -105,6 +111,12 @@ async def reply_to_order(work: CaseWork, order_id: str, text: str) -> None:
             order.counterpart,
             MessageKind.SUPERVISION_REPLY,
             {"orderId": order_id, "text": text, "repliedAt": now.isoformat()},
+        )
+        root = await root_of(conn, order.case_id)
+        await trail_flows.note(
+            work,
+            conn,
+            order_replied(work.code, order_id, order.case_id, now, order.due, root),
         )
     work.committed()
 

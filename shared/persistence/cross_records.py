@@ -30,8 +30,18 @@ from shared.messaging.inbox import APPLIED
 from shared.messaging.messages import MessageKind, new_message_id
 from shared.persistence.bulk import Lived, Rows
 from shared.persistence.links import LinkKind
+from shared.persistence.trail_records import CHAIN_COLUMNS, STEP_COLUMNS, step_row
 from shared.reviews import ID_MARK, ReviewLevel, ReviewStatus, decision_due, reviewer_for
 from shared.supervision import OrderStatus, check_issuer, default_levels, reply_due
+from shared.trail import (
+    Step,
+    act_step,
+    met_by,
+    order_issued,
+    order_replied,
+    review_decided,
+    review_requested,
+)
 
 OUTBOX = (
     "id",
@@ -129,6 +139,38 @@ def _review_outcome_before(events: tuple[Event, ...], request: Event) -> str | N
     return outcome
 
 
+class SeededTrails:
+    """The trail index rows seeded cases leave at their province (docs/adr/0014): each step
+    its notice would have written, straight into the index (bulk: no message rows)."""
+
+    def __init__(self, indexes: set[str], pending: dict[str, Rows] | None = None) -> None:
+        self.indexes = indexes
+        self.pending: dict[str, Rows] = pending if pending is not None else defaultdict(Rows)
+        self.steps = 0
+
+    def on_case(self, owner: str, case_id: str, case: Lived, rows: Rows) -> None:
+        """The case's own acts (bulk.CrossNode); its root is itself (seeds route nothing)."""
+        province = province_of(owner)
+        if province not in self.indexes:
+            return
+        self.pending[province].add("trail_chains", CHAIN_COLUMNS, (case_id, case_id))
+        for event in case.events:
+            step = act_step(owner, case_id, case_id, event, met_by(event, case.deadlines))
+            if step is not None:
+                self.add(step)
+
+    def add(self, step: Step) -> None:
+        province = province_of(step.case_id.split("-", 1)[0])
+        if province in self.indexes:
+            row = step_row(step, message_id=None, now=step.at)
+            self.pending[province].add("trail_steps", STEP_COLUMNS, row)
+            self.steps += 1
+
+    def finish(self) -> dict[str, Rows]:
+        pending, self.pending = dict(self.pending), defaultdict(Rows)
+        return pending
+
+
 class CrossRecords:
     """Collects, case by case, the rows a case leaves at other nodes (kept until ``finish``)
     and adds the owner's side to the owner's rows (bulk.CrossNode)."""
@@ -153,6 +195,7 @@ class CrossRecords:
         self.reviews = 0
         self.orders = 0
         self.notices = 0
+        self.trails = SeededTrails(self.indexes, self.pending)
 
     # -- numbering and messages ---------------------------------------------------------------
 
@@ -187,6 +230,7 @@ class CrossRecords:
 
     def on_case(self, owner: str, case_id: str, case: Lived, rows: Rows) -> None:
         self._announce(owner, case_id, case, rows)
+        self.trails.on_case(owner, case_id, case, rows)
         links: list[_Link] = []
         self._reviews(owner, case_id, case, rows, links)
         self._supervision(owner, case_id, case, rows, links)
@@ -374,6 +418,20 @@ class CrossRecords:
             ),
         )
         self.reviews += 1
+        self.trails.add(review_requested(reviewer, review_id, level, case_id, at, case_id))
+        if decision is not None and outcome is not None:
+            self.trails.add(
+                review_decided(
+                    reviewer,
+                    review_id,
+                    level,
+                    case_id,
+                    decision.command.at,
+                    decision_due(level, at, 0, self.calendar),
+                    outcome,
+                    case_id,
+                )
+            )
         return _Link(at, LINK_OF[level], reviewer, review_id, asked)
 
     def _issuer(self, owner: str) -> str | None:
@@ -434,7 +492,9 @@ class CrossRecords:
         )
         replied = issued + timedelta(days=rng.randint(1, level.reply_days), hours=1)
         answer: tuple[Any, ...] = (OrderStatus.ISSUED.value, None, None, 1)
+        self.trails.add(order_issued(issuer, order_id, case_id, issued, level.code, flagged))
         if replied < self.now and rng.random() < REPLIED_ORDER:
+            self.trails.add(order_replied(owner, order_id, case_id, replied, due, case_id))
             reply_text = "已组织核查，现将办理情况报告如下"
             answer = (OrderStatus.REPLIED.value, reply_text, replied, 2)
             self._message(

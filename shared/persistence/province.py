@@ -68,6 +68,7 @@ class Seeded:
     reviews: int
     orders: int
     notices: int = 0  # MATTER_NOTICE messages to the province's index
+    trail_steps: int = 0  # steps written to the province's trail index
 
 
 async def _is_empty(engine: AsyncEngine, code: str) -> bool:
@@ -133,4 +134,6 @@ async def seed_nodes_bulk(
             await conn.execute(text("SELECT 1"))  # opens the transaction the COPYs join
             raw = await conn.get_raw_connection()
             await copy_rows(cast(asyncpg.Connection, raw.driver_connection), schema_for(node), rows)
-    return Seeded(len(empty), written, cross.reviews, cross.orders, cross.notices)
+    return Seeded(
+        len(empty), written, cross.reviews, cross.orders, cross.notices, cross.trails.steps
+    )

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Identity,
     Index,
     Integer,
     MetaData,
@@ -55,6 +56,9 @@ cases = Table(
     Column("refusal_code", Text),  # NO_REACCEPTANCE, PENDING_BELOW, SKIP_LEVEL (shared.matters)
     Column("skip_level_from", Text),  # a skip-level visit received there, sent down here
     Column("matter_check", Text),  # the province matter index: CHECKED, PENDING, CONFLICT
+    # The escalation trail's chain (docs/adr/0014): the case where the petition first entered,
+    # for a case a message created here; NULL when the petition entered here.
+    Column("trail_root", Text),
 )
 Index("cases_registered_at_id", cases.c.registered_at, cases.c.id)
 Index("cases_status", cases.c.status)
@@ -259,6 +263,38 @@ matter_index = Table(  # filled at the province node only, from every node's not
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 Index("matter_index_matter_key", matter_index.c.matter_key)
+
+# -- the province's trail index (docs/adr/0014) -------------------------------------------------
+
+trail_steps = Table(  # filled at the province node only, from every node's TRAIL_NOTICEs
+    "trail_steps",
+    metadata,
+    Column("seq", BigInteger, Identity(), nullable=False),  # arrival order: ties of ``at``
+    Column("step_key", Text, primary_key=True),
+    Column("case_id", Text, nullable=False),
+    Column("root", Text),
+    Column("node", Text, nullable=False),
+    Column("action", Text, nullable=False),
+    Column("role", Text, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("review_id", Text),
+    Column("order_id", Text),
+    Column("deadline_kind", Text),
+    Column("deadline_due", DateTime(timezone=True)),
+    Column("deadline_met_at", DateTime(timezone=True)),
+    Column("note", Text),
+    Column("message_id", Text),  # NULL: the province's own step, written by its act
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+)
+Index("trail_steps_case", trail_steps.c.case_id)
+
+trail_chains = Table(  # which chain each case belongs to, as its steps said
+    "trail_chains",
+    metadata,
+    Column("case_id", Text, primary_key=True),
+    Column("root", Text, nullable=False),
+)
+Index("trail_chains_root", trail_chains.c.root)
 
 skip_level_visits = Table(  # at the competent node: visits about its territory made elsewhere
     "skip_level_visits",

@@ -58,6 +58,21 @@ def test_a_root_field_naming_a_node_goes_to_that_node() -> None:
     assert by_code.url == "http://counties:8000/nodes/530102/graphql"
 
 
+def test_the_escalation_trail_goes_to_the_province_of_the_case() -> None:
+    router = KeyRouter(
+        NodeRegistry(tiers={Tier.PROVINCE: "http://province:8000", **REGISTRY.tiers}),
+        {"province": "http://static/tiers/province/graphql"},
+    )
+    fields = root_fields_of(
+        "query($c: ID!) { escalationTrail(caseId: $c) { action } }",
+        {"c": "530102001-2025-000001"},
+    )
+    batch = router.route_root("province", fields)
+    assert (batch.url, batch.labels) == ("http://province:8000/nodes/53/graphql", ("53",))
+    unnamed = router.route_root("province", [RootField("escalationTrail", {"caseId": "x"})])
+    assert unnamed.url == "http://static/tiers/province/graphql"
+
+
 def test_root_fields_naming_no_node_or_several_go_to_the_subgraph_url() -> None:
     for fields in (
         [RootField("node", {})],
