@@ -59,6 +59,16 @@ async def snapshot(engine: AsyncEngine, code: str) -> dict[str, list[Any]]:
     return found
 
 
+async def trail_noted(engine: AsyncEngine, province: str, case_id: str) -> bool:
+    """Whether the province's trail index has a step of ``case_id`` (its notice arrived)."""
+    async with engine.connect() as conn:
+        found = await conn.execute(
+            text(f'SELECT count(*) FROM "{schema_for(province)}".trail_steps WHERE case_id = :c'),
+            {"c": case_id},
+        )
+        return bool(found.scalar_one())
+
+
 def petition(locality: str, **overrides: Any) -> dict[str, Any]:
     value: dict[str, Any] = {
         "channel": "VISIT",

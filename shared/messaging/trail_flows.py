@@ -21,7 +21,7 @@ from shared.matters import province_of
 from shared.messaging.flows import Applier, send
 from shared.messaging.messages import Message, MessageKind
 from shared.persistence import repository, trail_records
-from shared.trail import Step, act_step, met_deadline
+from shared.trail import ACT_STEPS, Step, act_step, met_deadline
 
 ROOT_FIELD = "trailRoot"  # in the payloads of the messages that create a case elsewhere
 
@@ -63,6 +63,8 @@ async def changed(
     note_text: str | None = None,
 ) -> None:
     """A reaction to every act: the acts that are steps are noted."""
+    if event.command.action not in ACT_STEPS:
+        return
     root = await trail_records.root_of(conn, case_id)
     step = act_step(work.code, case_id, root, event, met_deadline(before, after), note=note_text)
     if step is not None:

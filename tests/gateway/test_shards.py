@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.types import Receive, Scope, Send
@@ -27,6 +28,7 @@ from shared.divisions import Tier, tier_of
 from shared.graphql.app import create_service_app
 from shared.holidays import default_calendar
 from shared.persistence.database import create_engine
+from shared.persistence.migrate import schema_for
 from shared.registry import NodeRegistry
 from shared.service import TierService
 from tests.gateway.province import SECRET, ensure_province_database, figures_by_sql, province_nodes
@@ -227,3 +229,29 @@ async def test_authorization_and_traceparent_reach_every_node(province: Province
     for headers in seen:
         assert headers["authorization"] == "Bearer t0k"
         assert headers["traceparent"] == trace
+
+
+async def test_a_seeded_case_of_a_township_has_its_trail_at_the_province(
+    province: Province,
+) -> None:
+    township = "530102001"  # 华山街道: its cases' steps were seeded into the province's index
+    async with province.engine.connect() as conn:
+        found = await conn.execute(
+            text(f'SELECT id, status FROM "{schema_for(township)}".cases ORDER BY id LIMIT 1')
+        )
+        case_id, status = found.one()
+    query = (
+        f'{{ escalationTrail(caseId: "{case_id}") '
+        "{ action role node { code } case { id status } } }"
+    )
+    async with shards(province) as shard:
+        body = await ask(shard.gateway, query)
+    assert "errors" not in body, body["errors"]
+    trail = body["data"]["escalationTrail"]
+    assert trail, "a seeded case has a trail"
+    assert (trail[0]["action"], trail[0]["role"], trail[0]["node"]) == (
+        "REGISTERED",
+        "INTAKE",
+        {"code": township},
+    )
+    assert all(step["case"] == {"id": case_id, "status": status} for step in trail)

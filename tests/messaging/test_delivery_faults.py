@@ -93,7 +93,8 @@ async def test_a_township_down_restarted_and_sent_everything_twice_applies_each_
             await count(
                 clean_engine,
                 COUNTY,
-                "SELECT count(*) FROM {schema}.outbox WHERE delivered_at IS NULL",
+                "SELECT count(*) FROM {schema}.outbox "
+                "WHERE delivered_at IS NULL AND kind = 'TRANSFER'",
             )
             == 20
         )
@@ -144,6 +145,9 @@ async def _at_least(engine: AsyncEngine, code: str, sql: str, n: int) -> bool:
 
 async def _all_delivered(engine: AsyncEngine) -> bool:
     pending = await count(
-        engine, COUNTY, "SELECT count(*) FROM {schema}.outbox WHERE delivered_at IS NULL"
+        engine,
+        COUNTY,
+        # Not the trail's notices: no province runs here to take them (docs/adr/0014).
+        "SELECT count(*) FROM {schema}.outbox WHERE delivered_at IS NULL AND kind = 'TRANSFER'",
     )
     return pending == 0

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from shared.casework import FixedClock
 from tests.conftest import CITY, COUNTY, PROVINCE
 from tests.messaging.network import Network, eventually, network
-from tests.roles import petition, refusal, snapshot
+from tests.roles import petition, refusal, snapshot, trail_noted
 
 ORDER = "id severity flagged leader due status overdue replyText caseOwner { code } issuer { code }"
 FLAG = f"""mutation($c: ID!, $l: String!, $d: Date) {{ placeUnderFlaggedSupervision(caseId: $c,
@@ -91,6 +91,7 @@ async def test_bad_flagged_orders_are_refused_and_write_nothing(
     net: Network, clean_engine: AsyncEngine
 ) -> None:
     case_id = await county_case(net)
+    await eventually(lambda: trail_noted(clean_engine, PROVINCE, case_id))  # then nothing moves
     before = await snapshot(clean_engine, PROVINCE)
     attempts: list[tuple[str, dict[str, Any], dict[str, str]]] = [
         (FLAG, {"c": case_id, "l": "张明3"}, {"code": "BAD_USER_INPUT", "field": "leader"}),

@@ -318,3 +318,44 @@ async def test_a_seeded_final_matter_is_not_accepted_again_at_another_node(
     assert repeat_of is not None
     assert not repeat_of.startswith(f"{CITY}-")  # known from the index only
     assert owner != CITY
+
+
+async def test_the_province_trail_index_holds_every_seeded_case_its_reviews_and_orders(
+    seeded: dict[str, Any], engine: AsyncEngine
+) -> None:
+    cases: set[str] = set()
+    reviews: set[str] = set()
+    orders: set[str] = set()
+    for code in NODES:
+        cases |= {  # seeded ones: another test here registers one more, later
+            r[0]
+            for r in await rows(
+                engine, code, "SELECT id FROM {s}.cases WHERE idempotency_key LIKE 'seed-%'"
+            )
+        }
+        reviews |= {
+            r[0]
+            for r in await rows(
+                engine,
+                code,
+                "SELECT id FROM {s}.reviews WHERE status = 'OPEN' OR status = 'DECIDED'",
+            )
+        }
+        orders |= {r[0] for r in await rows(engine, code, "SELECT id FROM {s}.supervision_orders")}
+    chains = await rows(engine, PROVINCE, "SELECT case_id, root FROM {s}.trail_chains")
+    assert {case_id for case_id, _ in chains} == cases
+    assert all(case_id == root for case_id, root in chains)  # the seed routes nothing
+    steps = await rows(
+        engine,
+        PROVINCE,
+        "SELECT case_id, action, review_id, order_id, deadline_kind, "
+        "deadline_met_at < deadline_due FROM {s}.trail_steps",
+    )
+    assert len(steps) == seeded["result"].trail_steps
+    assert {s[0] for s in steps if s[1] == "REGISTERED"} == cases
+    assert {s[2] for s in steps if s[1] == "REVIEW_REQUESTED"} <= reviews
+    assert {s[2] for s in steps if s[2]} == reviews
+    assert {s[3] for s in steps if s[1] == "SUPERVISION_ORDERED"} == orders
+    held = [s[5] for s in steps if s[4] == "HANDLING"]
+    assert held
+    assert sum(held) / len(held) > 0.99  # on-time replies, as calibrated (domain.md §4)
