@@ -414,3 +414,45 @@ async def test_an_unknown_case_has_no_trail_but_a_stable_error(province: Provinc
             PROVINCE, "query($c: ID!) { escalationTrail(caseId: $c) { action } }", c=case_id
         )
         assert answer["errors"][0]["extensions"]["code"] == code, answer
+
+
+async def test_a_skip_level_visit_sent_down_is_one_chain_with_the_case_it_became(
+    province: Province, clean_engine: AsyncEngine
+) -> None:
+    net = province.net
+    registered = await net.gql(
+        PROVINCE,
+        "mutation($i: RegisterPetitionInput!) "
+        '{ registerPetition(input: $i, idempotencyKey: "trail-skip-0001") { id status } }',
+        i={
+            "channel": "VISIT",
+            "category": "征地拆迁",
+            "summary": "反映征地补偿款未足额发放",
+            "issueLocality": TOWNSHIP,
+            "petitionerName": "钱十一",
+        },
+    )
+    visit = registered["registerPetition"]
+    assert visit["status"] == "NOT_ACCEPTED"  # 越级走访: refused here, sent down
+
+    async def sent_down() -> list[dict[str, Any]]:
+        return await cases_at(net, TOWNSHIP)
+
+    [down] = await eventually(sent_down)
+    await eventually(lambda: all_notices_applied(clean_engine))
+    for case_id in (visit["id"], down["id"]):
+        body = await through_gateway(
+            province,
+            "query($c: ID!) { escalationTrail(caseId: $c) "
+            "{ action role note node { code } case { id } } }",
+            c=case_id,
+        )
+        assert "errors" not in body, body["errors"]
+        assert [
+            (s["action"], s["node"]["code"], s["case"]["id"], s["note"])
+            for s in body["data"]["escalationTrail"]
+        ] == [
+            ("REGISTERED", PROVINCE, visit["id"], "VISIT"),
+            ("NOT_ACCEPTED", PROVINCE, visit["id"], "SKIP_LEVEL"),
+            ("REGISTERED", TOWNSHIP, down["id"], f"VISIT, received from 云南省 ({PROVINCE})"),
+        ]
