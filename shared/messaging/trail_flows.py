@@ -23,8 +23,6 @@ from shared.messaging.messages import Message, MessageKind
 from shared.persistence import repository, trail_records
 from shared.trail import ACT_STEPS, Step, act_step, met_deadline
 
-ROOT_FIELD = "trailRoot"  # in the payloads of the messages that create a case elsewhere
-
 
 async def note(work: CaseWork, conn: AsyncConnection, step: Step) -> None:
     """Tell the province's trail index of a step, in the caller's transaction."""
