@@ -18,10 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from strawberry.federation import Schema
 
-from shared.casework import CaseWork, FixedClock
+from shared.casework import CaseWork, FixedClock, SystemClock
 from shared.divisions import Tier, division_tree, tier_of
 from shared.graphql.app import create_service_app
 from shared.holidays import HolidayCalendar, default_calendar
+from shared.messaging import figures_flows
 from shared.persistence.database import create_engine, describe, ensure_database, server_url
 from shared.persistence.migrate import migrate_nodes
 from shared.persistence.province import Progress, Seeded, seed_nodes_bulk
@@ -105,7 +106,28 @@ async def seed_counts(
     )
     if bar is not None:
         bar.close(f"({seeded.nodes} empty nodes, {seeded.reviews} reviews, {seeded.orders} orders)")
+    await converge_figures(engine, list(counts), settings=settings)
     return seeded
+
+
+async def converge_figures(engine: AsyncEngine, nodes: Sequence[str], *, settings: Settings) -> int:
+    """Every node's subtree figures computed bottom-up and reported up as delivered, so that
+    the figures are right from the first read (docs/adr/0013)."""
+    started = time.perf_counter()
+    calendar = load_calendar(settings)
+    clock = SystemClock()
+    works = {
+        code: CaseWork(
+            NodeDatabase(engine, code),
+            calendar=calendar,
+            clock=clock,
+            person_key_secret=settings.person_key_secret,
+        )
+        for code in nodes
+    }
+    applied = await figures_flows.converge(works)
+    log.info("figures of %d nodes converged in %.1fs", len(nodes), time.perf_counter() - started)
+    return applied
 
 
 async def append_nodes(
@@ -129,6 +151,7 @@ async def append_nodes(
         planned = plan_node(code, cases_per_node, now=now, seed=seed, peers=())
         await write_planned(work, clock, planned, now=now)
         total += len(planned)
+    await converge_figures(engine, nodes, settings=settings)
     return total
 
 

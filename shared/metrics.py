@@ -12,8 +12,9 @@ from datetime import datetime
 
 @dataclass(frozen=True)
 class StatsCounts:
-    event_count: int  # 件次
-    person_count: int  # 人次
+    event_count: int  # 件次: new petitions registered here (not matters received)
+    person_count: int  # 人次, of those
+    received_count: int  # matters transferred or assigned here by another node
     acceptance_due: int
     acceptance_on_time: int
     reply_due: int
@@ -29,6 +30,8 @@ class StatsCounts:
     repeat_petitions: int
     first_petition_replies: int
     first_petition_reply_days: float  # average, registration to reply
+    supervision_orders_open: int  # supervision orders received about cases here, not replied yet
+    supervision_orders_overdue: int  # of those, past their reply date
 
 
 def rate(numerator: int, denominator: int) -> float | None:
@@ -42,6 +45,7 @@ def rate(numerator: int, denominator: int) -> float | None:
 class Stats:
     event_count: int
     person_count: int
+    received_count: int
     timely_acceptance_rate: float | None  # 及时受理率
     on_time_reply_rate: float | None  # 按期答复率
     satisfaction_rate: float | None  # 群众满意率
@@ -53,6 +57,8 @@ class Stats:
     repeat_petitions: int
     repeat_petition_rate: float | None
     first_petition_reply_days: float | None
+    supervision_orders_open: int
+    supervision_orders_overdue: int
     as_of: datetime
 
 
@@ -60,6 +66,7 @@ def stats_from_counts(counts: StatsCounts, as_of: datetime) -> Stats:
     return Stats(
         event_count=counts.event_count,
         person_count=counts.person_count,
+        received_count=counts.received_count,
         timely_acceptance_rate=rate(counts.acceptance_on_time, counts.acceptance_due),
         on_time_reply_rate=rate(counts.reply_on_time, counts.reply_due),
         satisfaction_rate=rate(counts.satisfied, counts.rated),
@@ -73,5 +80,7 @@ def stats_from_counts(counts: StatsCounts, as_of: datetime) -> Stats:
         first_petition_reply_days=(
             counts.first_petition_reply_days if counts.first_petition_replies else None
         ),
+        supervision_orders_open=counts.supervision_orders_open,
+        supervision_orders_overdue=counts.supervision_orders_overdue,
         as_of=as_of,
     )

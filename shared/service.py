@@ -21,6 +21,7 @@ from shared.errors import DomainError
 from shared.holidays import HolidayCalendar
 from shared.matters import MatterEntry, MatterIndex, province_of
 from shared.messaging import dispatch, inbox, matter_flows
+from shared.messaging.figures_flows import FiguresRefresher, interval_from_env
 from shared.messaging.messages import Message
 from shared.messaging.relay import Relay
 from shared.persistence.repository import NodeDatabase
@@ -48,6 +49,8 @@ class TierService:
     works: dict[str, CaseWork] = field(default_factory=dict)
     relay: Relay | None = None
     http: httpx.AsyncClient | None = None  # for asking the matter index, while running
+    figures: FiguresRefresher | None = None  # subtree figures reported up, while running
+    figures_interval: float = field(default_factory=interval_from_env)  # seconds
 
     def host(self, codes: Sequence[str]) -> None:
         tree = division_tree()
@@ -86,6 +89,13 @@ class TierService:
         return division_tree().require(code), work
 
     def _wake_relay(self, code: str) -> None:
+        """A write at ``code`` committed: its outbox may hold messages, its figures changed."""
+        if self.relay is not None:
+            self.relay.wake(code)
+        if self.figures is not None:
+            self.figures.dirty(code)
+
+    def _report_sent(self, code: str) -> None:
         if self.relay is not None:
             self.relay.wake(code)
 
@@ -118,17 +128,27 @@ class TierService:
 
     @asynccontextmanager
     async def running_relay(self, **options: float) -> AsyncIterator[Relay]:
-        """Relay this service's outboxes while the block runs."""
+        """Relay this service's outboxes while the block runs, and keep the hosted nodes'
+        subtree figures reported up (docs/adr/0013)."""
         limits = httpx.Limits(max_connections=50, max_keepalive_connections=20)
         async with httpx.AsyncClient(limits=limits) as client:
             self.http = client
             self.relay = Relay(self.works, self.registry, client=client, **options)  # type: ignore[arg-type]
-            task = asyncio.create_task(self.relay.run(), name=f"relay-{self.tier.value}")
+            self.figures = FiguresRefresher(
+                self.works, sent=self._report_sent, interval=self.figures_interval
+            )
+            tasks = [
+                asyncio.create_task(self.relay.run(), name=f"relay-{self.tier.value}"),
+                asyncio.create_task(self.figures.run(), name=f"figures-{self.tier.value}"),
+            ]
             try:
                 yield self.relay
             finally:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+                for task in tasks:
+                    task.cancel()
+                for task in tasks:
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
                 self.relay = None
+                self.figures = None
                 self.http = None

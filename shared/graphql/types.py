@@ -9,9 +9,11 @@ import strawberry
 from strawberry import Info
 from strawberry.types.nodes import SelectedField
 
+from shared import figures
 from shared.deadlines import LIMITS, Bound, DeadlineKind
 from shared.divisions import Division, Tier, division_tree
 from shared.errors import DomainError, ErrorCode, bad_input
+from shared.figures import FlowKind
 from shared.graphql.context import NodeContext
 from shared.graphql.node_owned import NodeOwned
 from shared.lifecycle import (
@@ -27,7 +29,7 @@ from shared.lifecycle import Deadline as EngineDeadline
 from shared.matters import MatterCheck, Refusal
 from shared.metrics import Stats as EngineStats
 from shared.metrics import stats_from_counts
-from shared.persistence import repository
+from shared.persistence import daily_figures, figures_records, repository
 from shared.persistence.links import CaseLink, LinkKind
 from shared.persistence.repository import CaseFilter as EngineCaseFilter
 from shared.persistence.repository import CaseRecord
@@ -49,8 +51,10 @@ ReviewOutcomeEnum = strawberry.enum(ReviewOutcome, name="ReviewOutcome")
 SatisfactionEnum = strawberry.enum(Satisfaction, name="Satisfaction")
 RefusalEnum = strawberry.enum(Refusal, name="RefusalCode")
 MatterCheckEnum = strawberry.enum(MatterCheck, name="MatterCheck")
+FlowKindEnum = strawberry.enum(FlowKind, name="EscalationFlowKind")
 
 MAX_PAGE = 500
+MAX_CATEGORIES = 100
 
 NodeInfo = Info[NodeContext, None]
 
@@ -155,8 +159,14 @@ class CaseEvent:
 
 @strawberry.type
 class Stats:
-    event_count: int = strawberry.field(description="件次: petitions registered")
-    person_count: int = strawberry.field(description="人次: persons involved")
+    event_count: int = strawberry.field(
+        description="件次: new petitions registered (not matters received from another node)"
+    )
+    person_count: int = strawberry.field(description="人次: persons involved in those")
+    received_count: int = strawberry.field(
+        description="Matters transferred or assigned here by another node (the same matter as "
+        "the sender's case: not counted in eventCount, so a subtree's volume adds up)"
+    )
     timely_acceptance_rate: float | None = strawberry.field(description="及时受理率")
     on_time_reply_rate: float | None = strawberry.field(description="按期答复率")
     satisfaction_rate: float | None = strawberry.field(description="群众满意率")
@@ -174,7 +184,15 @@ class Stats:
     first_petition_reply_days: float | None = strawberry.field(
         description="初信初访: average days from registration to reply"
     )
-    as_of: datetime
+    supervision_orders_open: int = strawberry.field(
+        description="督办: orders received about cases here, issued in the period, not replied"
+    )
+    supervision_orders_overdue: int = strawberry.field(
+        description="Of those, past the date the reply was due"
+    )
+    as_of: datetime = strawberry.field(
+        description="When the figures were counted (subtree figures: the oldest contribution)"
+    )
 
     @classmethod
     def of(cls, stats: EngineStats) -> Stats:
@@ -224,13 +242,99 @@ class Jurisdiction:
         ctx = _own_node(info, self.code)
         checked = period.checked() if period else None
         async with ctx.db.connect() as conn:
-            counts = await repository.node_stats(
+            counts = await daily_figures.node_stats(
                 conn,
                 registered_from=checked.from_ if checked else None,
                 registered_to=checked.to if checked else None,
                 now=ctx.work.clock.now(),
             )
         return Stats.of(stats_from_counts(counts, ctx.work.clock.now()))
+
+    @strawberry.field(
+        description="The figures of this node's whole subtree (itself and every node below), "
+        "for the period: its own daily figures plus each child's latest report, reported up "
+        "hop by hop (docs/adr/0013). asOf is the oldest contribution's time.",
+        directives=[NodeOwned()],
+    )
+    async def subtree_stats(self, info: NodeInfo, period: Period | None = None) -> Stats | None:
+        ctx = _own_node(info, self.code)
+        day_from, day_to = _days(period)
+        async with ctx.db.connect() as conn:
+            counts = await figures_records.subtree_counts(conn, day_from, day_to)
+            state = await figures_records.report_state(conn)
+        as_of = state.as_of if state is not None else ctx.work.clock.now()
+        return Stats.of(stats_from_counts(figures.stats_counts(counts), as_of))
+
+    @strawberry.field(
+        description="Each direct child's subtree figures for the period, as last reported to "
+        "this node (the drill-down table, from this one node).",
+        directives=[NodeOwned()],
+    )
+    async def child_stats(
+        self, info: NodeInfo, period: Period | None = None
+    ) -> list[ChildStats] | None:
+        ctx = _own_node(info, self.code)
+        day_from, day_to = _days(period)
+        async with ctx.db.connect() as conn:
+            by_child = await figures_records.child_counts(conn, day_from, day_to)
+            senders = await figures_records.senders(conn)
+        found: list[ChildStats] = []
+        for division in division_tree().children(self.code):
+            sender = senders.get(division.code)
+            if sender is None:
+                found.append(
+                    ChildStats(
+                        jurisdiction=Jurisdiction.of(division),
+                        stats=None,
+                        reported_at=None,
+                        missing=True,
+                    )
+                )
+                continue
+            counts = figures.stats_counts(by_child.get(division.code, figures.zero_counts()))
+            stats = Stats.of(stats_from_counts(counts, sender.as_of))
+            found.append(
+                ChildStats(
+                    jurisdiction=Jurisdiction.of(division),
+                    stats=stats,
+                    reported_at=sender.reported_at,
+                    missing=False,
+                )
+            )
+        return found
+
+    @strawberry.field(
+        description="Matters moved between tiers in this subtree in the period, by kind and "
+        "direction (each act counted once, at the node that acted), most first.",
+        directives=[NodeOwned()],
+    )
+    async def escalation_flows(
+        self, info: NodeInfo, period: Period | None = None
+    ) -> list[EscalationFlow] | None:
+        ctx = _own_node(info, self.code)
+        day_from, day_to = _days(period)
+        async with ctx.db.connect() as conn:
+            rows = await figures_records.subtree_flows(conn, day_from, day_to)
+        return [
+            EscalationFlow(kind=FlowKind(k), from_tier=Tier(f), to_tier=Tier(t), count=n)
+            for k, f, t, n in rows
+        ]
+
+    @strawberry.field(
+        description="The categories with the most new petitions registered in this subtree in "
+        "the period, most first (ties by name).",
+        directives=[NodeOwned()],
+    )
+    async def top_categories(
+        self, info: NodeInfo, period: Period | None = None, first: int = 10
+    ) -> list[CategoryCount] | None:
+        ctx = _own_node(info, self.code)
+        if not 1 <= first <= MAX_CATEGORIES:
+            raise bad_input(f"first is 1 to {MAX_CATEGORIES}", "first")
+        day_from, day_to = _days(period)
+        async with ctx.db.connect() as conn:
+            rows = await figures_records.top_categories(conn, day_from, day_to, first)
+        return [CategoryCount(category=c, count=n) for c, n in rows]
 
     @strawberry.field(description="This node's cases, newest first.", directives=[NodeOwned()])
     async def cases(
@@ -258,6 +362,35 @@ class Jurisdiction:
             ),
             total_count=page.total_count,
         )
+
+
+def _days(period: Period | None) -> tuple[date | None, date | None]:
+    checked = period.checked() if period else None
+    return (checked.from_, checked.to) if checked else (None, None)
+
+
+@strawberry.type(description="A direct child's subtree figures, as last reported to its parent.")
+class ChildStats:
+    jurisdiction: Jurisdiction
+    stats: Stats | None = strawberry.field(description="null when the child never reported")
+    reported_at: datetime | None = strawberry.field(
+        description="When the child's latest report was applied here"
+    )
+    missing: bool = strawberry.field(description="The child has never reported")
+
+
+@strawberry.type(description="Matters moved between tiers: a flow diagram's edge.")
+class EscalationFlow:
+    kind: FlowKind
+    from_tier: Tier
+    to_tier: Tier
+    count: int
+
+
+@strawberry.type(description="New petitions of one category.")
+class CategoryCount:
+    category: str
+    count: int
 
 
 def _own_node(info: NodeInfo, code: str) -> NodeContext:

@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from shared.casework import CaseWork, Registration
 from shared.errors import DomainError, ErrorCode
 from shared.lifecycle import CaseState, Event
-from shared.messaging import flows, matter_flows, trail_flows
+from shared.messaging import figures_flows, flows, matter_flows, trail_flows
 from shared.messaging.flows import ROUTING_APPLIERS, Applier
 from shared.messaging.messages import Message, MessageKind
 from shared.messaging.review_flows import REVIEW_APPLIERS
@@ -22,6 +22,7 @@ APPLIERS: dict[MessageKind, Applier] = {
     **matter_flows.MATTER_APPLIERS,
     **STATISTICS_APPLIERS,
     **TRAIL_APPLIERS,
+    **figures_flows.FIGURES_APPLIERS,
 }
 
 

@@ -27,6 +27,7 @@ class MessageKind(StrEnum):
     SKIP_LEVEL_VISIT = "SKIP_LEVEL_VISIT"  # higher node → competent node: counted, sent down
     STATISTICS_REPORT = "STATISTICS_REPORT"  # a node's figures for a period → the province
     TRAIL_NOTICE = "TRAIL_NOTICE"  # any node → province: one step of a petition's trail
+    SUBTREE_FIGURES = "SUBTREE_FIGURES"  # a node's subtree figures per day → its parent
 
 
 @dataclass(frozen=True)

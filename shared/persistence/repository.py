@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, case, exists, func, insert, or_, select, tuple_, update
+from sqlalchemy import Select, and_, exists, func, insert, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -23,11 +23,9 @@ from shared.lifecycle import (
     CaseStatus,
     Deadline,
     Event,
-    Satisfaction,
     replay,
 )
 from shared.matters import MatterEntry
-from shared.metrics import StatsCounts
 from shared.persistence import codec
 from shared.persistence.migrate import schema_for
 from shared.persistence.roles import ROLE_OPTION, node_role, switch_roles
@@ -38,7 +36,6 @@ from shared.persistence.tables import (
     cases,
     petitioners,
     representatives,
-    skip_level_visits,
 )
 
 
@@ -355,7 +352,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         raise bad_input("the cursor is not one this API returned", "after") from error
 
 
-def _overdue_condition(now: datetime) -> Any:
+def overdue_condition(now: datetime) -> Any:
     body_kinds = [k.value for k, limit in LIMITS.items() if limit.bound is Bound.BODY]
     body_kinds.append(DeadlineKind.ASSIGNMENT.value)
     return and_(
@@ -378,16 +375,16 @@ def _filter_conditions(filter_: CaseFilter, now: datetime) -> list[Any]:
     if filter_.channel is not None:
         conditions.append(cases.c.channel == filter_.channel)
     if filter_.registered_from is not None:
-        conditions.append(cases.c.registered_at >= _start_of_day(filter_.registered_from))
+        conditions.append(cases.c.registered_at >= start_of_day(filter_.registered_from))
     if filter_.registered_to is not None:
         conditions.append(cases.c.registered_at < end_of_day(filter_.registered_to))
     if filter_.overdue is not None:
-        overdue = _overdue_condition(now)
+        overdue = overdue_condition(now)
         conditions.append(overdue if filter_.overdue else ~overdue)
     return conditions
 
 
-def _start_of_day(day: date) -> datetime:
+def start_of_day(day: date) -> datetime:
     return end_of_day(day - timedelta(days=1))
 
 
@@ -416,109 +413,6 @@ async def list_cases(
     )
     records = [_record(row) for row in rows]
     return CasePage(records[:first], len(records) > first, total)
-
-
-# -- statistics -------------------------------------------------------------------------------
-
-
-async def node_stats(
-    conn: AsyncConnection,
-    *,
-    registered_from: date | None,
-    registered_to: date | None,
-    now: datetime,
-) -> StatsCounts:
-    """The node's own figures for cases registered in the period (see docs/metrics.md)."""
-    conditions = _filter_conditions(
-        CaseFilter(registered_from=registered_from, registered_to=registered_to), now
-    )
-    acceptance = case_deadlines.alias("acceptance")
-    handling = case_deadlines.alias("handling")
-    settled_acceptance = or_(acceptance.c.met_at.is_not(None), acceptance.c.due <= now)
-    settled_handling = or_(handling.c.met_at.is_not(None), handling.c.due <= now)
-    missed_handling = or_(
-        handling.c.met_at >= handling.c.due,
-        and_(handling.c.met_at.is_(None), handling.c.due <= now),
-    )
-    open_case = cases.c.status.not_in([s.value for s in TERMINAL])
-    first_reply_days = case(
-        (
-            and_(cases.c.repeat_of.is_(None), handling.c.met_at.is_not(None)),
-            func.extract("epoch", handling.c.met_at - cases.c.registered_at) / 86400.0,
-        ),
-    )
-
-    def count_if(condition: Any) -> Any:
-        return func.count().filter(condition)
-
-    statement = (
-        select(
-            func.count().label("event_count"),
-            func.coalesce(func.sum(cases.c.person_count), 0).label("person_count"),
-            count_if(settled_acceptance).label("acceptance_due"),
-            count_if(acceptance.c.met_at < acceptance.c.due).label("acceptance_on_time"),
-            count_if(settled_handling).label("reply_due"),
-            count_if(handling.c.met_at < handling.c.due).label("reply_on_time"),
-            count_if(cases.c.rating.is_not(None)).label("rated"),
-            count_if(
-                cases.c.rating.in_(
-                    [Satisfaction.SATISFIED.value, Satisfaction.BASICALLY_SATISFIED.value]
-                )
-            ).label("satisfied"),
-            count_if(and_(open_case, handling.c.met_at.is_(None), handling.c.due <= now)).label(
-                "backlog"
-            ),
-            count_if(missed_handling).label("backlog_ledger"),
-            count_if(and_(missed_handling, handling.c.met_at.is_not(None))).label(
-                "backlog_resolved"
-            ),
-            count_if(_overdue_condition(now)).label("overdue"),
-            count_if(cases.c.skip_level.is_(True)).label("skip_level_visits_received"),
-            count_if(cases.c.repeat_of.is_not(None)).label("repeat_petitions"),
-            func.count(first_reply_days).label("first_petition_replies"),
-            func.coalesce(func.avg(first_reply_days), 0.0).label("first_petition_reply_days"),
-        )
-        .select_from(
-            cases.outerjoin(
-                acceptance,
-                and_(
-                    acceptance.c.case_id == cases.c.id,
-                    acceptance.c.kind == DeadlineKind.ACCEPTANCE.value,
-                ),
-            ).outerjoin(
-                handling,
-                and_(
-                    handling.c.case_id == cases.c.id,
-                    handling.c.kind == DeadlineKind.HANDLING.value,
-                ),
-            )
-        )
-        .where(*conditions)
-    )
-    row = (await conn.execute(statement)).one()
-    values = dict(row._mapping)
-    values["skip_level_visits"] = await skip_level_visits_about(
-        conn, registered_from=registered_from, registered_to=registered_to
-    )
-    values["first_petition_reply_days"] = float(values["first_petition_reply_days"])
-    values["person_count"] = int(values["person_count"])
-    return StatsCounts(**values)
-
-
-async def skip_level_visits_about(
-    conn: AsyncConnection, *, registered_from: date | None, registered_to: date | None
-) -> int:
-    """Skip-level visits about this node's territory made at higher nodes (counted against
-    the issue locality; each arrives with its SKIP_LEVEL_VISIT message)."""
-    conditions = []
-    if registered_from is not None:
-        conditions.append(skip_level_visits.c.at >= _start_of_day(registered_from))
-    if registered_to is not None:
-        conditions.append(skip_level_visits.c.at < end_of_day(registered_to))
-    count: int = (
-        await conn.execute(select(func.count()).select_from(skip_level_visits).where(*conditions))
-    ).scalar_one()
-    return count
 
 
 async def verify_log(

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Identity,
     Index,
@@ -22,6 +23,8 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
+
+from shared.figures import FIGURE_COUNTS, REPLY_DAYS_SUM
 
 metadata = MetaData()
 
@@ -408,4 +411,95 @@ role_counters = Table(
     Column("year", Integer, nullable=False, autoincrement=False),
     Column("last_seq", BigInteger, nullable=False),
     PrimaryKeyConstraint("mark", "year"),
+)
+
+# -- daily figures and the subtree figures reported up (migration 0007, docs/adr/0013) -------
+
+
+def _count_columns() -> list[Column[object]]:
+    """One day's additive counts (shared.figures.FIGURE_COUNTS), in that order."""
+    return [
+        Column(name, Float if name == REPLY_DAYS_SUM else BigInteger, nullable=False)
+        for name in FIGURE_COUNTS
+    ]
+
+
+figures_subtree = Table(  # this node's subtree figures per day, as last computed and reported
+    "figures_subtree",
+    metadata,
+    Column("day", Date, primary_key=True),
+    *_count_columns(),
+)
+
+figures_subtree_categories = Table(  # new petitions by category per registration day
+    "figures_subtree_categories",
+    metadata,
+    Column("day", Date, nullable=False),
+    Column("category", Text, nullable=False),
+    Column("cases", BigInteger, nullable=False),
+    PrimaryKeyConstraint("day", "category"),
+)
+
+figures_subtree_flows = Table(  # escalation flows per day of the act
+    "figures_subtree_flows",
+    metadata,
+    Column("day", Date, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("from_tier", Text, nullable=False),
+    Column("to_tier", Text, nullable=False),
+    Column("count", BigInteger, nullable=False),
+    PrimaryKeyConstraint("day", "kind", "from_tier", "to_tier"),
+)
+
+figures_reports = Table(  # one row: the last report this node computed (and sent, if any)
+    "figures_reports",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),  # always 1
+    Column("version", BigInteger, nullable=False),  # of the last report sent up
+    Column("as_of", DateTime(timezone=True), nullable=False),  # oldest contribution
+    Column("computed_at", DateTime(timezone=True), nullable=False),
+)
+
+figures_children = Table(  # each child's subtree figures per day, as last reported here
+    "figures_children",
+    metadata,
+    Column("child", Text, nullable=False),
+    Column("day", Date, nullable=False),
+    *_count_columns(),
+    Column("version", BigInteger, nullable=False),
+    PrimaryKeyConstraint("child", "day"),
+)
+
+figures_children_categories = Table(
+    "figures_children_categories",
+    metadata,
+    Column("child", Text, nullable=False),
+    Column("day", Date, nullable=False),
+    Column("category", Text, nullable=False),
+    Column("cases", BigInteger, nullable=False),
+    Column("version", BigInteger, nullable=False),
+    PrimaryKeyConstraint("child", "day", "category"),
+)
+
+figures_children_flows = Table(
+    "figures_children_flows",
+    metadata,
+    Column("child", Text, nullable=False),
+    Column("day", Date, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("from_tier", Text, nullable=False),
+    Column("to_tier", Text, nullable=False),
+    Column("count", BigInteger, nullable=False),
+    Column("version", BigInteger, nullable=False),
+    PrimaryKeyConstraint("child", "day", "kind", "from_tier", "to_tier"),
+)
+
+figures_senders = Table(  # each child's newest report applied here
+    "figures_senders",
+    metadata,
+    Column("child", Text, primary_key=True),
+    Column("version", BigInteger, nullable=False),
+    Column("as_of", DateTime(timezone=True), nullable=False),
+    Column("reported_at", DateTime(timezone=True), nullable=False),
+    Column("message_id", Text, nullable=False),
 )

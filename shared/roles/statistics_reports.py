@@ -22,7 +22,7 @@ from shared.errors import DomainError, ErrorCode, bad_input
 from shared.messaging.flows import Applier, send
 from shared.messaging.messages import Message, MessageKind
 from shared.metrics import Stats, StatsCounts, stats_from_counts
-from shared.persistence import repository
+from shared.persistence import daily_figures
 from shared.persistence import role_records as records
 
 PROVINCE_CODE_LENGTH = 2
@@ -72,7 +72,7 @@ async def file_report(work: CaseWork, period_from: date, period_to: date) -> str
     if period_from > local_date(now):
         raise bad_input("a report covers days that have begun", "period")
     async with work.db.begin() as conn:
-        counts = await repository.node_stats(
+        counts = await daily_figures.node_stats(
             conn, registered_from=period_from, registered_to=period_to, now=now
         )
         message = await send(

@@ -18,8 +18,10 @@ import asyncpg
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shared.casework import CaseWork, FixedClock
 from shared.divisions import division_tree
 from shared.holidays import default_calendar
+from shared.messaging import figures_flows
 from shared.persistence import migrate, roles
 from shared.persistence.bulk import copy_rows, load_planned
 from shared.persistence.cross_records import SeededTrails
@@ -30,7 +32,9 @@ from shared.seed import plan_node
 
 PROVINCE = "53"
 CASES_PER_NODE = 3
-DATA_PLAN = f"v3 trail index, {CASES_PER_NODE} cases per node, seed 0, 2025-06-01"
+DATA_PLAN = (
+    f"v4 trail index, figures converged, {CASES_PER_NODE} cases per node, seed 0, 2025-06-01"
+)
 NOW = datetime(2025, 6, 1, 2, 0, tzinfo=UTC)
 SECRET = b"test-person-key-secret-0123456789"
 PREFIX = f"xinfang_test_province{PROVINCE}_"
@@ -110,6 +114,14 @@ async def _build(engine: AsyncEngine) -> None:
             await conn.execute(text("SELECT 1"))  # opens the transaction the COPYs join
             raw = await conn.get_raw_connection()
             await copy_rows(cast(asyncpg.Connection, raw.driver_connection), schema_for(node), rows)
+    clock = FixedClock(NOW)
+    works = {
+        code: CaseWork(
+            NodeDatabase(engine, code), calendar=calendar, clock=clock, person_key_secret=SECRET
+        )
+        for code in codes
+    }
+    await figures_flows.converge(works)  # the subtree figures right from the first read
 
 
 async def _drop_older_builds(server: str, keep: str) -> None:

@@ -255,3 +255,45 @@ async def test_a_seeded_case_of_a_township_has_its_trail_at_the_province(
         {"code": township},
     )
     assert all(step["case"] == {"id": case_id, "status": status} for step in trail)
+
+
+async def test_the_province_overview_is_the_sum_over_every_node_from_one_node(
+    province: Province,
+) -> None:
+    """The seeded figures were reported up hop by hop (docs/adr/0013): the province node
+    answers for all 1,607 nodes from its own tables, and its cities' reports add up."""
+    query = (
+        '{ jurisdiction(code: "53") { subtreeStats { eventCount personCount receivedCount } '
+        "childStats { jurisdiction { code } missing stats { eventCount personCount } } "
+        "topCategories(first: 50) { category count } "
+        "escalationFlows { kind fromTier toTier count } } }"
+    )
+    async with shards(province) as shard:
+        body = await ask(shard.gateway, query)
+        county_calls = shard.county.entity_calls()
+    assert "errors" not in body, body["errors"][:3]
+    overview = body["data"]["jurisdiction"]
+    codes = province_nodes()
+    expected = await figures_by_sql(province.engine, codes)
+    cases = sum(n for n, _ in expected.values())
+    persons = sum(p for _, p in expected.values())
+    assert overview["subtreeStats"] == {
+        "eventCount": cases,
+        "personCount": persons,
+        "receivedCount": 0,
+    }
+    assert cases == 3 * 1607
+    children = overview["childStats"]
+    assert len(children) == 16
+    assert not any(child["missing"] for child in children)
+    for child in children:
+        code = child["jurisdiction"]["code"]
+        in_city = [v for c, v in expected.items() if c.startswith(code)]
+        assert (child["stats"]["eventCount"], child["stats"]["personCount"]) == (
+            sum(n for n, _ in in_city),
+            sum(p for _, p in in_city),
+        )
+    assert sum(c["count"] for c in overview["topCategories"]) == cases
+    reviews = sum(f["count"] for f in overview["escalationFlows"] if "REVIEW" in f["kind"])
+    assert reviews > 0
+    assert county_calls == []  # one node answered, no fan-out

@@ -18,9 +18,10 @@ from shared.holidays import default_calendar
 from shared.lifecycle import Channel
 from shared.messaging.matter_flows import LocalMatterIndex
 from shared.metrics import StatsCounts
+from shared.persistence.daily_figures import node_stats
 from shared.persistence.migrate import migrate_nodes, schema_for
 from shared.persistence.province import seed_nodes_bulk
-from shared.persistence.repository import NodeDatabase, node_stats, verify_log
+from shared.persistence.repository import NodeDatabase, verify_log
 from shared.seed import spread
 from tests.conftest import (
     CITY,
