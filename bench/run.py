@@ -5,7 +5,9 @@ The bench has its own database (``--database``, default xinfang_bench) on the se
 ``DATABASE_URL``, or on the embedded server when that is unset. The ``_entities`` node keeps
 its bulk-loaded cases between runs; the registration node is emptied at every run.
 
-``xinfang bench gateways ...`` is the gateway side by side (bench/gateways/run.py).
+``xinfang bench gateways ...`` is the gateway side by side (bench/gateways/run.py);
+``xinfang bench overview ...`` the leaders' province overview on the demo data
+(bench/overview.py).
 """
 
 from __future__ import annotations
@@ -218,6 +220,10 @@ def main(argv: Sequence[str]) -> int:
         from bench.gateways.run import main as gateways_main
 
         return gateways_main(argv[1:])
+    if argv[:1] == ["overview"]:  # `xinfang bench overview ...`: the leaders' province overview
+        from bench.overview import main as overview_main
+
+        return overview_main(argv[1:])
     args = resolved(build_parser().parse_args(argv))
     try:
         report = asyncio.run(run(args))

@@ -156,7 +156,12 @@ async def append_nodes(
 
 
 def build_app(
-    engine: AsyncEngine, nodes: Sequence[str], settings: Settings, registry: NodeRegistry
+    engine: AsyncEngine,
+    nodes: Sequence[str],
+    settings: Settings,
+    registry: NodeRegistry,
+    *,
+    relay: bool = True,
 ) -> Starlette:
     """One process serving every given node, each with its tier's schema."""
     calendar = load_calendar(settings)
@@ -175,7 +180,7 @@ def build_app(
         )
         service.host(hosted)
         parts.append((service, module.schema))
-    return create_service_app(parts)
+    return create_service_app(parts, relay=relay)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
