@@ -1,11 +1,12 @@
 """``xinfang bench overview``: the leaders' province overview (docs/adr/0013) on the demo data.
 
-The dashboard's overview query (the province's ``subtreeStats``, its cities' ``childStats``,
-``escalationFlows`` and ``topCategories``) through the gateway and directly at the province
-node, p50/p95 over ``--runs`` runs. The data is the demo data of ``xinfang run`` (its database,
-``XINFANG_DATABASE``, default xinfang; seeded with ``--cases-per-node`` cases for nodes that
-have none, the figures converged), served by every tier service in this process, the gateway
-in front, in one event loop. The refreshers do not run: the reads alone are measured.
+The query of docs/queries/province-overview.graphql (the province's ``subtreeStats``, its
+cities' ``childStats``, ``escalationFlows`` and ``topCategories``) through the gateway and
+directly at the province node, p50/p95 over ``--runs`` runs. The data is the demo data of
+``xinfang run`` (its database, ``XINFANG_DATABASE``, default xinfang; seeded with
+``--cases-per-node`` cases for nodes that have none, the figures converged), served by every
+tier service in this process, the gateway in front, in one event loop. The refreshers do not
+run: the reads alone are measured.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import json
 import os
 import platform
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -33,20 +36,17 @@ from shared.local_platform import SUPERGRAPH
 from shared.persistence.database import describe
 from shared.persistence.migrate import schema_for
 from shared.registry import NodeRegistry
-from shared.settings import Settings
+from shared.settings import PROJECT_ROOT, Settings
 
-STATS = (
-    "eventCount personCount receivedCount timelyAcceptanceRate onTimeReplyRate "
-    "satisfactionRate backlog backlogResolutionRate overdue skipLevelVisits repeatPetitions "
-    "firstPetitionReplyDays supervisionOrdersOpen supervisionOrdersOverdue asOf"
-)
-OVERVIEW = (
-    "query Overview($code: ID!) { jurisdiction(code: $code) { code name "
-    f"subtreeStats {{ {STATS} }} "
-    f"childStats {{ jurisdiction {{ code name }} missing reportedAt stats {{ {STATS} }} }} "
-    "escalationFlows { kind fromTier toTier count } "
-    "topCategories(first: 10) { category count } } }"
-)
+OVERVIEW_FILE = PROJECT_ROOT / "docs" / "queries" / "province-overview.graphql"
+VARIABLES = re.compile(r"^#\s*variables:\s*(\{.*\})\s*$", re.MULTILINE)
+
+
+def overview_query() -> tuple[str, dict[str, object]]:
+    """The documented overview query (docs/queries, run by the tests too) and its variables."""
+    source = OVERVIEW_FILE.read_text(encoding="utf-8")
+    found = VARIABLES.search(source)
+    return source, dict(json.loads(found.group(1))) if found else {}
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,8 @@ async def _timed(
     runs: int,
     warmups: int,
 ) -> tuple[Summary, int, float]:
-    body = {"query": OVERVIEW, "variables": {"code": code}}
+    query, variables = overview_query()
+    body = {"query": query.replace('"53"', json.dumps(code)), "variables": variables}
     size = 0
     for _ in range(warmups):
         await client.post(url, json=body)

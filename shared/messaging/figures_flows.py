@@ -133,6 +133,7 @@ class FiguresRefresher:
 
     async def run(self) -> None:
         self._dirty.update(self.works)  # whatever changed while the service was down
+        self._wakeup.set()
         loop = asyncio.get_running_loop()
         next_sweep = loop.time() + self.interval
         while True:
