@@ -10,12 +10,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.deadlines import DeadlineKind, end_of_day
 from shared.divisions import Tier, tier_of
-from shared.figures import FIGURE_COUNTS, REPLY_DAYS_SUM, DayCounts, Figures, FlowKind, summed
+from shared.figures import FIGURE_COUNTS, REPLY_DAYS_SUM, DayCounts, Figures, FlowKind
 from shared.figures import stats_counts as counts_of
 from shared.lifecycle import TERMINAL, Satisfaction
 from shared.metrics import StatsCounts
@@ -50,9 +50,8 @@ def _within(column: Any, day_from: date | None, day_to: date | None) -> list[Any
     return conditions
 
 
-async def _case_days(
-    conn: AsyncConnection, now: datetime, day_from: date | None, day_to: date | None
-) -> dict[date, DayCounts]:
+def _case_statement(now: datetime, day_from: date | None, day_to: date | None) -> Select[Any]:
+    """The case counts of the period, one aggregate (group it by day for the daily figures)."""
     acceptance = case_deadlines.alias("acceptance")
     handling = case_deadlines.alias("handling")
     settled_acceptance = or_(acceptance.c.met_at.is_not(None), acceptance.c.due <= now)
@@ -73,10 +72,8 @@ async def _case_days(
     def count_if(condition: Any) -> Any:
         return func.count().filter(condition)
 
-    day = local_day(cases.c.registered_at).label("day")
-    statement = (
+    return (
         select(
-            day,
             count_if(new).label("event_count"),
             func.coalesce(func.sum(cases.c.person_count).filter(new), 0).label("person_count"),
             count_if(~new).label("received_count"),
@@ -119,13 +116,20 @@ async def _case_days(
             )
         )
         .where(*_within(cases.c.registered_at, day_from, day_to))
-        .group_by(day)
     )
-    days: dict[date, DayCounts] = {}
-    for row in await conn.execute(statement):
-        values = row._mapping
-        days[row.day] = {name: float(values[name]) for name in FIGURE_COUNTS if name in values}
-    return days
+
+
+def _values(row: Any) -> DayCounts:
+    values = row._mapping
+    return {name: float(values[name]) for name in FIGURE_COUNTS if name in values}
+
+
+async def _case_days(
+    conn: AsyncConnection, now: datetime, day_from: date | None, day_to: date | None
+) -> dict[date, DayCounts]:
+    day = local_day(cases.c.registered_at).label("day")
+    statement = _case_statement(now, day_from, day_to).add_columns(day).group_by(day)
+    return {row.day: _values(row) for row in await conn.execute(statement)}
 
 
 async def _other_days(
@@ -184,9 +188,27 @@ async def node_stats(
     registered_to: date | None,
     now: datetime,
 ) -> StatsCounts:
-    """The node's own figures for the period (see docs/metrics.md): its days, summed."""
-    days = await own_days(conn, now, day_from=registered_from, day_to=registered_to)
-    return counts_of(summed(days.values()))
+    """The node's own figures for the period (see docs/metrics.md): the same counts as its
+    daily figures, summed over the period's days, in one statement."""
+    open_order = supervision_received.c.status == OrderStatus.ISSUED.value
+    orders = supervision_received.c
+    visits = (
+        select(func.count())
+        .select_from(skip_level_visits)
+        .where(*_within(skip_level_visits.c.at, registered_from, registered_to))
+        .scalar_subquery()
+    )
+    opened = (
+        select(func.count())
+        .select_from(supervision_received)
+        .where(open_order, *_within(orders.issued_at, registered_from, registered_to))
+    )
+    statement = _case_statement(now, registered_from, registered_to).add_columns(
+        visits.label("skip_level_visits"),
+        opened.scalar_subquery().label("supervision_orders_open"),
+        opened.where(orders.due <= now).scalar_subquery().label("supervision_orders_overdue"),
+    )
+    return counts_of(_values((await conn.execute(statement)).one()))
 
 
 async def _categories(conn: AsyncConnection) -> dict[tuple[date, str], int]:

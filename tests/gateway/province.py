@@ -8,13 +8,10 @@ replaces older ones.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import cast
 
-import asyncpg
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -23,18 +20,14 @@ from shared.divisions import division_tree
 from shared.holidays import default_calendar
 from shared.messaging import figures_flows
 from shared.persistence import migrate, roles
-from shared.persistence.bulk import copy_rows, load_planned
-from shared.persistence.cross_records import SeededTrails
 from shared.persistence.database import _admin, create_engine, drop_database, ensure_database
 from shared.persistence.migrate import migrate_nodes, new_node_script, schema_for
+from shared.persistence.province import seed_nodes_bulk
 from shared.persistence.repository import NodeDatabase
-from shared.seed import plan_node
 
 PROVINCE = "53"
 CASES_PER_NODE = 3
-DATA_PLAN = (
-    f"v4 trail index, figures converged, {CASES_PER_NODE} cases per node, seed 0, 2025-06-01"
-)
+DATA_PLAN = f"v3 seeded, figures converged, {CASES_PER_NODE} cases per node, seed 0, 2025-06-01"
 NOW = datetime(2025, 6, 1, 2, 0, tzinfo=UTC)
 SECRET = b"test-person-key-secret-0123456789"
 PREFIX = f"xinfang_test_province{PROVINCE}_"
@@ -89,31 +82,19 @@ async def _complete(server: str, name: str) -> bool:
 
 
 async def _build(engine: AsyncEngine) -> None:
+    """As ``xinfang seed`` would: every node's cases with the records they leave at other
+    nodes (reviews held one tier up, supervision orders at both ends), then the subtree
+    figures converged bottom-up (docs/adr/0013), right from the first read."""
     codes = province_nodes()
     await migrate_nodes(engine, codes)
     calendar = default_calendar()
-    limit = asyncio.Semaphore(4)
-    trails = SeededTrails({PROVINCE})  # the province's trail index hears of every case
-
-    async def load(code: str) -> None:
-        async with limit:
-            planned = plan_node(code, CASES_PER_NODE, now=NOW)
-            await load_planned(
-                engine,
-                code,
-                planned,
-                now=NOW,
-                calendar=calendar,
-                person_key_secret=SECRET,
-                cross=trails,
-            )
-
-    await asyncio.gather(*(load(code) for code in codes))
-    for node, rows in trails.finish().items():
-        async with NodeDatabase(engine, node).begin() as conn:
-            await conn.execute(text("SELECT 1"))  # opens the transaction the COPYs join
-            raw = await conn.get_raw_connection()
-            await copy_rows(cast(asyncpg.Connection, raw.driver_connection), schema_for(node), rows)
+    await seed_nodes_bulk(
+        engine,
+        dict.fromkeys(codes, CASES_PER_NODE),
+        now=NOW,
+        calendar=calendar,
+        person_key_secret=SECRET,
+    )
     clock = FixedClock(NOW)
     works = {
         code: CaseWork(
@@ -121,7 +102,7 @@ async def _build(engine: AsyncEngine) -> None:
         )
         for code in codes
     }
-    await figures_flows.converge(works)  # the subtree figures right from the first read
+    await figures_flows.converge(works)
 
 
 async def _drop_older_builds(server: str, keep: str) -> None:
