@@ -66,9 +66,9 @@ def test_a_report_survives_its_message_and_a_malformed_one_is_refused() -> None:
     payload = report.to_payload()
     with pytest.raises(ValueError, match="unknown counts"):
         SubtreeReport.from_payload({**payload, "days": [{**payload["days"][0], "x": 1}]})
+    missing = dict(payload["days"][0])
+    del missing[FIGURE_COUNTS[0]]
     with pytest.raises(KeyError):
-        missing = dict(payload["days"][0])
-        del missing[FIGURE_COUNTS[0]]
         SubtreeReport.from_payload({**payload, "days": [missing]})
     with pytest.raises(ValueError, match="is not a valid"):
         SubtreeReport.from_payload({**payload, "flows": [["2025-03-03", "VISIT", "A", "B", 1]]})
