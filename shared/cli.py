@@ -162,8 +162,10 @@ def build_app(
     registry: NodeRegistry,
     *,
     relay: bool = True,
+    figures: bool = True,
 ) -> Starlette:
-    """One process serving every given node, each with its tier's schema."""
+    """One process serving every given node, each with its tier's schema (``figures``: with
+    the refresher that reports the subtree figures up, docs/adr/0013)."""
     calendar = load_calendar(settings)
     parts: list[tuple[TierService, Schema]] = []
     for tier in Tier:
@@ -177,6 +179,7 @@ def build_app(
             calendar=calendar,
             person_key_secret=settings.person_key_secret,
             registry=registry,
+            refresh_figures=figures,
         )
         service.host(hosted)
         parts.append((service, module.schema))

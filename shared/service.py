@@ -51,6 +51,7 @@ class TierService:
     http: httpx.AsyncClient | None = None  # for asking the matter index, while running
     figures: FiguresRefresher | None = None  # subtree figures reported up, while running
     figures_interval: float = field(default_factory=interval_from_env)  # seconds
+    refresh_figures: bool = True  # False: no refresher beside the relay (benchmarks of writes)
 
     def host(self, codes: Sequence[str]) -> None:
         tree = division_tree()
@@ -134,13 +135,14 @@ class TierService:
         async with httpx.AsyncClient(limits=limits) as client:
             self.http = client
             self.relay = Relay(self.works, self.registry, client=client, **options)  # type: ignore[arg-type]
-            self.figures = FiguresRefresher(
-                self.works, sent=self._report_sent, interval=self.figures_interval
-            )
-            tasks = [
-                asyncio.create_task(self.relay.run(), name=f"relay-{self.tier.value}"),
-                asyncio.create_task(self.figures.run(), name=f"figures-{self.tier.value}"),
-            ]
+            tasks = [asyncio.create_task(self.relay.run(), name=f"relay-{self.tier.value}")]
+            if self.refresh_figures:
+                self.figures = FiguresRefresher(
+                    self.works, sent=self._report_sent, interval=self.figures_interval
+                )
+                tasks.append(
+                    asyncio.create_task(self.figures.run(), name=f"figures-{self.tier.value}")
+                )
             try:
                 yield self.relay
             finally:

@@ -3,6 +3,7 @@ and stays until the recipient has confirmed it."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, insert, select, update
@@ -92,11 +93,10 @@ async def next_due(conn: AsyncConnection) -> datetime | None:
     return due
 
 
-async def pending_count(conn: AsyncConnection) -> int:
-    return int(
-        (
-            await conn.execute(
-                select(func.count()).select_from(outbox).where(outbox.c.delivered_at.is_(None))
-            )
-        ).scalar_one()
-    )
+async def pending_count(conn: AsyncConnection, *, except_kinds: Sequence[MessageKind] = ()) -> int:
+    """Undelivered messages (of any kind but ``except_kinds``)."""
+    conditions = [outbox.c.delivered_at.is_(None)]
+    if except_kinds:
+        conditions.append(outbox.c.kind.not_in([k.value for k in except_kinds]))
+    statement = select(func.count()).select_from(outbox).where(*conditions)
+    return int((await conn.execute(statement)).scalar_one())
