@@ -413,7 +413,7 @@ role_counters = Table(
     PrimaryKeyConstraint("mark", "year"),
 )
 
-# -- daily figures and the subtree figures reported up (migration 0007, docs/adr/0013) -------
+# -- daily figures and the subtree figures reported up (migration 0009, docs/adr/0013) -------
 
 
 def _count_columns() -> list[Column[object]]:

@@ -27,7 +27,7 @@ from shared.persistence.repository import NodeDatabase
 
 PROVINCE = "53"
 CASES_PER_NODE = 3
-DATA_PLAN = f"v3 seeded, figures converged, {CASES_PER_NODE} cases per node, seed 0, 2025-06-01"
+DATA_PLAN = f"v4 seeded with trails, figures, {CASES_PER_NODE} cases per node, seed 0, 2025-06-01"
 NOW = datetime(2025, 6, 1, 2, 0, tzinfo=UTC)
 SECRET = b"test-person-key-secret-0123456789"
 PREFIX = f"xinfang_test_province{PROVINCE}_"

@@ -1,22 +1,22 @@
 """Daily figures reported up hop by hop (docs/adr/0013): this node's subtree figures per day
 (counts, categories, escalation flows), each child's latest report, and the report versions.
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-02
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007"
-down_revision = "0006"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
 TS = sa.DateTime(timezone=True)
 
-# Frozen here (a migration does not follow later code): shared.figures.FIGURE_COUNTS of 0007.
+# Frozen here (a migration does not follow later code): shared.figures.FIGURE_COUNTS of 0009.
 COUNTS = (
     "event_count",
     "person_count",
