@@ -26,6 +26,7 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bench.run import BenchUsers
 from bench.server import StatementCounter, serving
 from bench.timing import Summary
 from gateway.routing import KeyRouter
@@ -134,7 +135,8 @@ async def run(args: argparse.Namespace) -> OverviewReport:
     cases = await _cases(nodes, engine)
     counter = StatementCounter(engine)
     registry = NodeRegistry()
-    services = build_app(engine, nodes, settings, registry, relay=False)
+    users = BenchUsers()  # a handler of the province: reads its whole subtree
+    services = build_app(engine, nodes, settings, registry, users.verifier, relay=False)
     sdl = SUPERGRAPH.read_text(encoding="utf-8")
     rows: list[Measured] = []
     try:
@@ -142,10 +144,12 @@ async def run(args: argparse.Namespace) -> OverviewReport:
             registry.tiers.update(dict.fromkeys(Tier, base))
             fallback = {t.value.lower(): f"{base}/tiers/{t.value.lower()}/graphql" for t in Tier}
             router = KeyRouter(registry, fallback)
-            gateway = create_gateway_app(sdl, router=router, timeout=120)
+            gateway = create_gateway_app(
+                sdl, router=router, timeout=120, verifier=users.verifier
+            )
             async with (
                 serving(gateway) as front,
-                httpx.AsyncClient(timeout=120) as client,
+                httpx.AsyncClient(timeout=120, auth=users) as client,
             ):
                 targets = (
                     ("overview through the gateway", f"{front}/graphql"),

@@ -17,7 +17,7 @@ import asyncio
 import os
 import platform
 import sys
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 
 import httpx
@@ -27,6 +27,7 @@ from bench.database import open_database, server_version
 from bench.entities import EntitiesResult, Load, case_ids, measure, prepare
 from bench.registration import RegistrationResult, petitions, register_all
 from bench.server import StatementCounter, serving
+from shared.auth import Role, SigningKey, StaticKeys, TokenVerifier
 from shared.cli import build_app, load_calendar
 from shared.divisions import Tier
 from shared.messaging import outbox
@@ -101,6 +102,30 @@ async def relayed(engine: AsyncEngine, code: str, seconds: float = 60.0) -> None
     raise RuntimeError(f"node {code}'s messages were not delivered within {seconds:.0f} s")
 
 
+class BenchUsers(httpx.Auth):
+    """The bench's own signing key: each request comes from a handler of the node it asks
+    (tokens are verified as in production; one token per node, minted once)."""
+
+    def __init__(self) -> None:
+        self.key = SigningKey.generate("ES256", kid="xinfang-bench")
+        self.verifier = TokenVerifier(StaticKeys(self.key.jwks()), "xinfang-bench", "xinfang")
+        self.tokens: dict[str, str] = {}
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        code = request.url.path.split("/")[2] if request.url.path.startswith("/nodes/") else "53"
+        if code not in self.tokens:
+            self.tokens[code] = self.key.mint(
+                subject=f"bench@{code}",
+                jurisdiction=code,
+                roles=[Role.HANDLER],
+                issuer="xinfang-bench",
+                audience="xinfang",
+                ttl=24 * 3600,
+            )
+        request.headers["authorization"] = f"Bearer {self.tokens[code]}"
+        yield request
+
+
 async def run(args: argparse.Namespace) -> Report:
     settings = Settings.from_env()
     url = server_url(settings.database_url, settings.data_dir)
@@ -128,14 +153,15 @@ async def run(args: argparse.Namespace) -> Report:
             args.registration_node, WARMUP_REGISTRATIONS + sum(per_run), seed=args.seed
         )
         registry = NodeRegistry()
+        users = BenchUsers()
         # Without the figures refresher: its recounts would be counted as the requests' SQL.
-        app = build_app(engine, nodes, settings, registry, figures=False)
+        app = build_app(engine, nodes, settings, registry, users.verifier, figures=False)
         limits = httpx.Limits(
             max_connections=max(args.concurrency), max_keepalive_connections=max(args.concurrency)
         )
         async with (
             serving(app) as base,
-            httpx.AsyncClient(base_url=base, limits=limits, timeout=120) as client,
+            httpx.AsyncClient(base_url=base, limits=limits, timeout=120, auth=users) as client,
         ):
             registry.tiers.update(dict.fromkeys(Tier, base))  # one process hosts them all
             await register_all(

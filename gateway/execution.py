@@ -30,7 +30,13 @@ from graphql import (
     is_leaf_type,
 )
 
-from gateway.fetch import GraphQLErrorDict, SubgraphFetcher
+from gateway.access import Scope
+from gateway.fetch import (
+    EntitiesResponse,
+    GraphQLErrorDict,
+    SubgraphFetcher,
+    reindex_entity_error,
+)
 from gateway.operation import Field, InlineFragment, Selection, is_included
 from gateway.planner import (
     FetchNode,
@@ -65,8 +71,9 @@ class PlanExecutor:
         *,
         headers: Mapping[str, str] | None = None,
         initial_data: Mapping[str, Any] | None = None,
+        scope: Scope | None = None,
     ) -> dict[str, Any]:
-        run = _Run(self.schema, self.fetcher, variables, headers)
+        run = _Run(self.schema, self.fetcher, variables, headers, scope)
         run.data.update(initial_data or {})
         if plan.node is not None:
             await run.node(plan.node)
@@ -82,11 +89,13 @@ class _Run:
         fetcher: SubgraphFetcher,
         variables: Mapping[str, Any],
         headers: Mapping[str, str] | None,
+        scope: Scope | None = None,
     ) -> None:
         self.schema = schema
         self.fetcher = fetcher
         self.variables = variables
         self.headers = headers
+        self.scope = scope
         self.data: dict[str, Any] = {}
         self.errors: list[GraphQLErrorDict] = []
 
@@ -139,14 +148,7 @@ class _Run:
         if not representations:
             return
         assert fetch.representations_variable is not None
-        response = await self.fetcher.fetch_entities(
-            fetch.subgraph,
-            fetch.operation,
-            self._variables_for(fetch),
-            representations,
-            fetch.representations_variable,
-            headers=self.headers,
-        )
+        response = await self._fetch_entities(fetch, representations)
         entities = response.entities
         for index, obj in targets:
             entity = entities[index]
@@ -179,6 +181,45 @@ class _Run:
                     self.errors.append(_client_error(error, fetch.subgraph, client_path))
             else:
                 self.errors.append(_client_error(error, fetch.subgraph))
+
+    async def _fetch_entities(
+        self, fetch: FetchNode, representations: list[dict[str, Any]]
+    ) -> EntitiesResponse:
+        """The entity fetch, without the representations outside the caller's scope (those
+        come back as failures: FORBIDDEN at their objects)."""
+        assert fetch.representations_variable is not None
+        refused: dict[int, GraphQLErrorDict] = {}
+        if self.scope is not None:
+            for index, representation in enumerate(representations):
+                error = self.scope.entity_refusal(representation)
+                if error is not None:
+                    refused[index] = {**error, "extensions": {**error["extensions"]}}
+        sent = [i for i in range(len(representations)) if i not in refused]
+        if not refused or not sent:
+            if not sent:
+                return EntitiesResponse([None] * len(representations), failures=refused)
+            return await self.fetcher.fetch_entities(
+                fetch.subgraph,
+                fetch.operation,
+                self._variables_for(fetch),
+                representations,
+                fetch.representations_variable,
+                headers=self.headers,
+            )
+        partial = await self.fetcher.fetch_entities(
+            fetch.subgraph,
+            fetch.operation,
+            self._variables_for(fetch),
+            [representations[i] for i in sent],
+            fetch.representations_variable,
+            headers=self.headers,
+        )
+        response = EntitiesResponse([None] * len(representations), failures=refused)
+        for local, index in enumerate(sent):
+            response.entities[index] = partial.entities[local]
+        response.errors = [reindex_entity_error(e, sent) for e in partial.errors]
+        response.failures.update({sent[local]: e for local, e in partial.failures.items()})
+        return response
 
     def _representation(
         self,

@@ -48,6 +48,7 @@ __all__ = [
     "StaticRouter",
     "SubgraphFetcher",
     "SubgraphResponse",
+    "reindex_entity_error",
     "root_fields_of",
     "unavailable_error",
 ]
@@ -230,7 +231,9 @@ class SubgraphFetcher:
                 for local, position in enumerate(batch.positions):
                     if local < len(entities) and isinstance(entities[local], dict):
                         result.entities[position] = entities[local]
-            result.errors.extend(_reindex(error, batch.positions) for error in response.errors)
+            result.errors.extend(
+                reindex_entity_error(error, batch.positions) for error in response.errors
+            )
         return result
 
     async def _post(
@@ -375,7 +378,8 @@ def _failure(subgraph: str, reason: str) -> SubgraphResponse:
     return SubgraphResponse(None, [unavailable_error(subgraph, reason)], failed=True)
 
 
-def _reindex(error: GraphQLErrorDict, positions: Sequence[int]) -> GraphQLErrorDict:
+def reindex_entity_error(error: GraphQLErrorDict, positions: Sequence[int]) -> GraphQLErrorDict:
+    """An ``_entities`` error of a batch, its path in the positions of the whole fetch."""
     path = error.get("path")
     if (
         isinstance(path, list)

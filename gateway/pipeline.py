@@ -17,6 +17,7 @@ from typing import Any
 from graphql import (
     DocumentNode,
     FieldNode,
+    FragmentDefinitionNode,
     GraphQLError,
     GraphQLSyntaxError,
     OperationDefinitionNode,
@@ -28,6 +29,7 @@ from graphql import (
 )
 from graphql.execution.values import get_variable_values
 
+from gateway.access import Scope
 from gateway.execution import PlanExecutor
 from gateway.fetch import SubgraphFetcher
 from gateway.operation import OperationError, select_operation
@@ -75,6 +77,7 @@ class Gateway:
         *,
         headers: Mapping[str, str] | None = None,
         allow_mutations: bool = True,
+        scope: Scope | None = None,
     ) -> GatewayResponse:
         if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
             return _request_error(
@@ -106,6 +109,15 @@ class Gateway:
         coerced = get_variable_values(self.schema, operation.variable_definitions or (), variables)
         if isinstance(coerced, list):
             return GatewayResponse(400, {"errors": [_coded(e, "BAD_USER_INPUT") for e in coerced]})
+        if scope is not None:
+            fragments = {
+                d.name.value: d
+                for d in document.definitions
+                if isinstance(d, FragmentDefinitionNode)
+            }
+            refused = scope.refusals(operation, fragments, coerced.coerced)
+            if refused:
+                return GatewayResponse(200, {"data": None, "errors": refused})
 
         try:
             with stage_span("plan"):
@@ -115,7 +127,12 @@ class Gateway:
         introspection = self._introspect(document, operation, variables)
         with stage_span("execute", **{"graphql.operation.type": operation.operation.value}):
             body = await self.executor.execute(
-                plan, variables, coerced.coerced, headers=headers, initial_data=introspection
+                plan,
+                variables,
+                coerced.coerced,
+                headers=headers,
+                initial_data=introspection,
+                scope=scope,
             )
         return GatewayResponse(200, body)
 

@@ -5,6 +5,12 @@ first request); the HTTP client to the subgraphs is built in the lifespan and cl
 ``main`` is the command line: ``xinfang gateway --supergraph PATH [--registry JSON] [--host H]
 [--port N]`` (with a registry, requests are routed by key: docs/adr/0010-key-routed-shards.md),
 under uvicorn with uvloop and httptools (both dependencies; uvicorn picks them by default).
+
+With a ``verifier`` (``xinfang gateway`` always has one: ``XINFANG_JWKS``, else the local demo
+key) ``/graphql`` needs a valid bearer token (HTTP 401, ``UNAUTHENTICATED``, otherwise) and the
+caller's scope is checked before planning and at every entity fetch (``gateway.access``); only
+``/health``, ``/ready`` and the dashboard's static shell are open. The token is forwarded to
+the subgraphs, which verify it again.
 """
 
 from __future__ import annotations
@@ -23,10 +29,12 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Route
 from strawberry.http.ides import get_graphql_ide_html
 
+from gateway.access import Scope
 from gateway.dashboard import dashboard_routes
 from gateway.fetch import Router, StaticRouter, SubgraphFetcher
 from gateway.pipeline import Gateway
 from gateway.supergraph import load_supergraph
+from shared.auth import AuthError, TokenVerifier, bearer_token
 from shared.telemetry import configure_tracing, instrument_app
 
 __all__ = ["DEFAULT_FORWARDED_HEADERS", "create_gateway_app", "main"]
@@ -37,6 +45,7 @@ DEFAULT_FORWARDED_HEADERS = ("authorization", "traceparent", "tracestate")
 def create_gateway_app(
     supergraph_sdl: str,
     *,
+    verifier: TokenVerifier | None,
     timeout: float = 10.0,
     subgraph_timeouts: Mapping[str, float] | None = None,
     subgraph_urls: Mapping[str, str] | None = None,
@@ -53,6 +62,8 @@ def create_gateway_app(
     switches progressive ``@override(label:)``s on; ``retries`` bounds how often a query's
     fetch is retried after a transport failure (mutations never are); ``deduplicate`` lets
     identical query fetches in flight at the same time share one subgraph request.
+    ``verifier`` checks users' tokens; None only for a generic federation gateway (the
+    federation tests, the bench), never for xinfang.
     """
     supergraph = load_supergraph(supergraph_sdl, override_labels=override_labels)
     urls = {**supergraph.subgraph_urls(), **(subgraph_urls or {})}
@@ -81,8 +92,13 @@ def create_gateway_app(
         gateway = holder.get("gateway")
         if gateway is None:
             return _not_ready()
+        scope = await _scope(verifier, request)
+        if isinstance(scope, Response):
+            return scope
         payload = _json_body(await request.body())
-        return await _answer(gateway, payload, request, forwarded, allow_mutations=True)
+        return await _answer(
+            gateway, payload, request, forwarded, allow_mutations=True, scope=scope
+        )
 
     async def graphql_get(request: Request) -> Response:
         if "text/html" in request.headers.get("accept", "") and "query" not in request.query_params:
@@ -90,6 +106,9 @@ def create_gateway_app(
         gateway = holder.get("gateway")
         if gateway is None:
             return _not_ready()
+        scope = await _scope(verifier, request)
+        if isinstance(scope, Response):
+            return scope
         params = request.query_params
         payload: dict[str, Any] = {
             "query": params.get("query"),
@@ -100,7 +119,9 @@ def create_gateway_app(
                 payload["variables"] = json.loads(params["variables"])
             except json.JSONDecodeError:
                 payload["variables"] = "invalid"
-        return await _answer(gateway, payload, request, forwarded, allow_mutations=False)
+        return await _answer(
+            gateway, payload, request, forwarded, allow_mutations=False, scope=scope
+        )
 
     async def health(_: Request) -> Response:
         return PlainTextResponse("ok")
@@ -131,14 +152,32 @@ async def _answer(
     forwarded: Sequence[str],
     *,
     allow_mutations: bool,
+    scope: Scope | None,
 ) -> Response:
     headers = {name: request.headers[name] for name in forwarded if name in request.headers}
-    result = await gateway.handle(payload, headers=headers, allow_mutations=allow_mutations)
+    result = await gateway.handle(
+        payload, headers=headers, allow_mutations=allow_mutations, scope=scope
+    )
     try:
         content = orjson.dumps(result.body)
     except TypeError:  # e.g. an integer beyond 64 bits: the standard library copes
         return JSONResponse(result.body, status_code=result.status)
     return Response(content, status_code=result.status, media_type="application/json")
+
+
+async def _scope(verifier: TokenVerifier | None, request: Request) -> Scope | Response | None:
+    """The caller's scope; a 401 (503 when the keys cannot be had) when there is no valid
+    token; None without a verifier."""
+    if verifier is None:
+        return None
+    try:
+        principal = await verifier.verify(bearer_token(request.headers.get("authorization")))
+    except AuthError as error:
+        body = {"errors": [{"message": error.message, "extensions": {"code": error.code}}]}
+        if error.code != "UNAUTHENTICATED":
+            return JSONResponse(body, status_code=503)
+        return JSONResponse(body, status_code=401, headers={"www-authenticate": "Bearer"})
+    return Scope(principal)
 
 
 def _json_body(raw: bytes) -> Any:
@@ -212,6 +251,8 @@ def forwarded_headers(extra: Sequence[str]) -> tuple[str, ...]:
 def main(argv: Sequence[str] | None = None) -> int:
     import uvicorn
 
+    from shared.access import verifier_from_env
+
     args = build_parser().parse_args(argv)
     configure_tracing("xinfang-gateway")
     sdl = args.supergraph.read_text(encoding="utf-8")
@@ -224,6 +265,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         router = KeyRouter(registry, load_supergraph(sdl).subgraph_urls())
     app = create_gateway_app(
         sdl,
+        verifier=verifier_from_env(),
         timeout=args.timeout,
         retries=args.retries,
         override_labels=args.override_labels,

@@ -7,6 +7,7 @@ import asyncio
 import importlib
 import json
 import logging
+import os
 import signal
 import sys
 import time
@@ -18,6 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from strawberry.federation import Schema
 
+from shared.access import verifier_from_env
+from shared.auth import TokenVerifier
 from shared.casework import CaseWork, FixedClock, SystemClock
 from shared.divisions import Tier, division_tree, tier_of
 from shared.graphql.app import create_service_app
@@ -160,12 +163,14 @@ def build_app(
     nodes: Sequence[str],
     settings: Settings,
     registry: NodeRegistry,
+    verifier: TokenVerifier | None = None,
     *,
     relay: bool = True,
     figures: bool = True,
 ) -> Starlette:
-    """One process serving every given node, each with its tier's schema (``figures``: with
-    the refresher that reports the subtree figures up, docs/adr/0013)."""
+    """One process serving every given node, each with its tier's schema (users' tokens
+    checked by ``verifier``, by default the one the environment names; ``figures``: with the
+    refresher that reports the subtree figures up, docs/adr/0013)."""
     calendar = load_calendar(settings)
     parts: list[tuple[TierService, Schema]] = []
     for tier in Tier:
@@ -183,7 +188,7 @@ def build_app(
         )
         service.host(hosted)
         parts.append((service, module.schema))
-    return create_service_app(parts, relay=relay)
+    return create_service_app(parts, relay=relay, verifier=verifier)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -218,6 +223,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         # The one address users need comes first, before the (possibly long) preparation.
         print(f"gateway: {base}/graphql   dashboard: {base}/dashboard   (starting…)", flush=True)
     url = asyncio.run(prepare())
+    users = verifier_from_env()  # before the tier processes start: they share the demo key
     if args.registry or args.services_only:
         return serve_services(args, settings, url, nodes)
     processes = platform.plan_tier_processes(nodes, args.host, args.port)
@@ -232,7 +238,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         configure_tracing("xinfang-gateway")
         router = KeyRouter(registry, {**load_supergraph(sdl).subgraph_urls(), **fallback})
         front = platform.create_front_app(
-            create_gateway_app(sdl, router=router, timeout=GATEWAY_TIMEOUT), registry, processes
+            create_gateway_app(sdl, verifier=users, router=router, timeout=GATEWAY_TIMEOUT),
+            registry,
+            processes,
         )
         tree = division_tree()
         print(f"gateway: {base}/graphql   (GraphiQL in a browser; one query, every node)")
@@ -247,6 +255,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 f"{tree.name(first)} {base}/nodes/{first}/graphql  (service {planned.base_url})"
             )
         print(f"every node: {base}/   health: {base}/health   ready: {base}/ready")
+        print(sign_in_hint(base))
         sys.stdout.flush()
         # uvicorn re-raises SIGTERM once it has stopped; this handler lets `finally` run.
         signal.signal(signal.SIGTERM, _exit_on_signal)
@@ -254,6 +263,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     finally:
         platform.stop_tier_processes(processes)
     return 0
+
+
+def sign_in_hint(base: str) -> str:
+    """How a person gets a token for this platform."""
+    if os.environ.get("XINFANG_JWKS"):
+        return "sign in: a bearer token from the identity provider XINFANG_JWKS names"
+    return (
+        "sign in (demo key, .data/keys): TOKEN=$(xinfang token --jurisdiction 53 --roles leader)"
+        f"\n  then {base}/dashboard?token=$TOKEN, or send 'Authorization: Bearer $TOKEN'"
+    )
 
 
 def serve_services(
@@ -281,6 +300,7 @@ def serve_services(
                 f"{base}/nodes/{of_tier[0]}/graphql"
             )
     print(f"every node: {base}/   health: {base}/health   ready: {base}/ready")
+    print(sign_in_hint(base).split("\n", 1)[0])
     sys.stdout.flush()
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0
@@ -482,7 +502,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     token.add_argument("--jurisdiction", help="the user's division code, e.g. 5301")
     token.add_argument(
-        "--role", action="append", choices=["leader", "handler", "analyst", "auditor"]
+        "--role",
+        "--roles",
+        action="append",
+        dest="role",
+        choices=["leader", "handler", "analyst", "auditor"],
+        help="a role of the user (repeatable)",
     )
     token.add_argument("--sub", help="the subject (default: demo-<role>@<jurisdiction>)")
     token.add_argument("--ttl", type=float, default=8 * 3600, help="seconds (default 8 h)")

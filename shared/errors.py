@@ -18,6 +18,8 @@ class ErrorCode(StrEnum):
     CONFLICT = "CONFLICT"
     WRONG_NODE = "WRONG_NODE"
     CASE_NOT_FOUND = "CASE_NOT_FOUND"  # the trail index never heard of the case
+    UNAUTHENTICATED = "UNAUTHENTICATED"  # no valid token (shared.auth)
+    FORBIDDEN = "FORBIDDEN"  # a valid token, outside its scope (shared.access)
 
 
 class DomainError(Exception):

@@ -43,7 +43,6 @@ SUPERGRAPH = (
     Path(__file__).resolve().parent.parent / "gateway" / "supergraph" / "xinfang.supergraph.graphql"
 )
 PASSED_HEADERS = ("accept", "content-type", "authorization", "traceparent", "tracestate")
-PASSED_HEADERS_IN = (*PASSED_HEADERS, "x-xinfang-user")
 
 
 @dataclass
@@ -190,7 +189,7 @@ def create_front_app(
             url,
             params=request.query_params,
             content=await request.body(),
-            headers=_passed(request.headers, PASSED_HEADERS_IN),
+            headers=_passed(request.headers, PASSED_HEADERS),
         )
         return Response(
             answer.content, answer.status_code, _passed(answer.headers, ("content-type",))

@@ -15,6 +15,7 @@ import httpx
 from opentelemetry.trace import SpanKind
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shared.access import NodeCredential
 from shared.casework import CaseWork, Clock, SystemClock
 from shared.divisions import Division, Tier, division_tree
 from shared.errors import DomainError
@@ -52,6 +53,8 @@ class TierService:
     figures: FiguresRefresher | None = None  # subtree figures reported up, while running
     figures_interval: float = field(default_factory=interval_from_env)  # seconds
     refresh_figures: bool = True  # False: no refresher beside the relay (benchmarks of writes)
+    # Signs this service's requests to other nodes (messages, the matter index).
+    credential: NodeCredential = field(default_factory=NodeCredential.from_env)
 
     def host(self, codes: Sequence[str]) -> None:
         tree = division_tree()
@@ -75,7 +78,9 @@ class TierService:
         province = province_of(work.code)
         if province == work.code:
             return matter_flows.LocalMatterIndex(work)
-        return matter_flows.HttpMatterIndex(self.registry, province, lambda: self.http)
+        return matter_flows.HttpMatterIndex(
+            self.registry, province, lambda: self.http, sender=work.code, credential=self.credential
+        )
 
     async def matter_entries(self, work: CaseWork, matter_key: str) -> list[MatterEntry] | None:
         """The matter index of a province node hosted here; None for any other node."""
@@ -134,7 +139,13 @@ class TierService:
         limits = httpx.Limits(max_connections=50, max_keepalive_connections=20)
         async with httpx.AsyncClient(limits=limits) as client:
             self.http = client
-            self.relay = Relay(self.works, self.registry, client=client, **options)  # type: ignore[arg-type]
+            self.relay = Relay(
+                self.works,
+                self.registry,
+                client=client,
+                credential=self.credential,
+                **options,  # type: ignore[arg-type]
+            )
             tasks = [asyncio.create_task(self.relay.run(), name=f"relay-{self.tier.value}")]
             if self.refresh_figures:
                 self.figures = FiguresRefresher(

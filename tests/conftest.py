@@ -2,6 +2,16 @@
 
 Each test run creates its own database (dropped at the end), migrates a few real county nodes
 and empties their tables before every test that asks for them.
+
+Acting as a user (``tests/identity.py``, imported first): every service in the suite verifies
+tokens against the suite's own test key, as in production (ADR 0015). Give an httpx client
+``auth=ActAs()`` and each request carries a token for the natural user: a handler of the node
+for ``/nodes/{code}/...`` (subject ``handler@{code}``), a province leader (53) for the
+gateway's ``/graphql`` and ``/tiers/...``. Say who acts when it matters:
+``ActAs(User("5301", (Role.LEADER,)))`` for a whole client, ``gql(query, user=handler(code,
+"clerk@530102"))`` or ``headers=user.headers()`` for one request. ``suite_verifier()`` is the
+verifier to hand to ``create_gateway_app``. Messages between nodes are signed by the services
+themselves (``shared.access.NodeCredential``), not by tests.
 """
 
 from __future__ import annotations
@@ -17,6 +27,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+import tests.identity  # noqa: F401  (first: points XINFANG_JWKS at the test key)
 from county.app import create_county_app
 from shared.casework import FixedClock
 from shared.holidays import default_calendar
@@ -24,6 +35,7 @@ from shared.persistence.database import create_engine, drop_database, ensure_dat
 from shared.persistence.migrate import migrate_nodes, schema_for
 from shared.persistence.tables import metadata
 from shared.settings import Settings
+from tests.identity import ActAs, User
 
 # Real county codes of Kunming (昆明市): 五华区, 盘龙区, 官渡区.
 COUNTY = "530102"
@@ -88,7 +100,9 @@ async def client(clean_engine: AsyncEngine, clock: FixedClock) -> AsyncIterator[
         clock=clock,
     )
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://county.test") as http:
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://county.test", auth=ActAs()
+    ) as http:
         yield http
 
 
@@ -98,11 +112,18 @@ class GraphQLClient:
         self.node = node
 
     async def __call__(
-        self, query: str, variables: dict[str, Any] | None = None, *, node: str | None = None
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        *,
+        node: str | None = None,
+        user: User | None = None,
     ) -> dict[str, Any]:
+        """One request to the node, as ``user`` (default: the client's, see ActAs)."""
         response = await self.http.post(
             f"/nodes/{node or self.node}/graphql",
             json={"query": query, "variables": variables or {}},
+            headers=user.headers() if user is not None else None,
         )
         assert response.status_code == 200, response.text
         body: dict[str, Any] = response.json()

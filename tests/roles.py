@@ -18,6 +18,7 @@ from shared.holidays import default_calendar
 from shared.persistence.migrate import schema_for
 from shared.persistence.tables import metadata
 from tests.conftest import SECRET, GraphQLClient
+from tests.identity import ActAs
 
 
 @asynccontextmanager
@@ -30,7 +31,9 @@ async def tier_client(
         engine, [node], calendar=default_calendar(), person_key_secret=SECRET, clock=clock
     )
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url=f"http://{name}.test") as http:
+    async with httpx.AsyncClient(
+        transport=transport, base_url=f"http://{name}.test", auth=ActAs()
+    ) as http:
         yield GraphQLClient(http, node=node)
 
 

@@ -17,6 +17,7 @@ import pytest
 
 from shared.persistence.database import drop_database
 from tests.conftest import COUNTY, OTHER_COUNTY
+from tests.identity import ActAs
 
 ROOT = Path(__file__).resolve().parent.parent
 FIRST_LINE: dict[str, str] = {}
@@ -87,7 +88,7 @@ def test_run_serves_seeded_county_nodes_over_http(
     assert [n["code"] for n in index["nodes"]] == [COUNTY, OTHER_COUNTY]
     query = """{ node { name } stats { eventCount personCount }
                  cases(first: 1) { totalCount edges { node { id owner { code } } } } }"""
-    body = httpx.post(f"{base}/nodes/{COUNTY}/graphql", json={"query": query}).json()
+    body = httpx.post(f"{base}/nodes/{COUNTY}/graphql", json={"query": query}, auth=ActAs()).json()
     assert "errors" not in body, body
     data = body["data"]
     assert data["node"]["name"] == "五华区"
@@ -102,6 +103,7 @@ def test_run_serves_seeded_county_nodes_over_http(
             "query": "query($id: ID!) { case(id: $id) { id status events { action } } }",
             "variables": {"id": case_id},
         },
+        auth=ActAs(),
     ).json()
     assert one["data"]["case"]["id"] == case_id
     assert one["data"]["case"]["events"][0]["action"] == "REGISTER"
@@ -119,7 +121,9 @@ def test_run_puts_the_gateway_in_front_of_the_tier_services(
         cases(first: 2) {{ totalCount edges {{ node {{ id owner {{ code }} }} }} }}
       }}
     }}"""
-    body = httpx.post(f"{base}/graphql", json={"query": query}).json()
+    unsigned = httpx.post(f"{base}/graphql", json={"query": query})
+    assert unsigned.status_code == 401  # no token, no data (docs/adr/0015)
+    body = httpx.post(f"{base}/graphql", json={"query": query}, auth=ActAs()).json()
     assert "errors" not in body, body
     assert body["data"]["here"] == {"name": "五华区", "stats": {"eventCount": 5}}
     cases = body["data"]["there"]["cases"]

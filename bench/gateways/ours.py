@@ -26,6 +26,7 @@ def app() -> Starlette:
     """The app factory each uvicorn worker calls."""
     return create_gateway_app(
         Path(os.environ[SUPERGRAPH_VARIABLE]).read_text(encoding="utf-8"),
+        verifier=None,  # the bench's demo subgraphs: a plain federation gateway
         deduplicate=os.environ.get(DEDUPLICATE_VARIABLE, "1") == "1",
     )
 

@@ -1,16 +1,23 @@
 """The tier service: one ASGI app hosting any number of nodes of one tier, each at
 ``/nodes/{code}/graphql``, the service endpoint ``/tiers/{tier}/graphql`` (entities of all of
-them, split by owner), plus ``/health`` and ``/ready``."""
+them, split by owner), plus ``/health`` and ``/ready``.
+
+Every node checks who asks on its own (ADR 0015), whatever the gateway already checked: a
+request's token is verified here (``shared.auth``); a node reads only for callers whose
+jurisdiction covers it and takes mutations only from its own handlers (``shared.access``).
+Messages and matter-index requests from other nodes must carry a node's signature.
+"""
 
 from __future__ import annotations
 
 import functools
+import json
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any, Protocol
 
-from graphql import GraphQLError
+from graphql import GraphQLError, GraphQLSyntaxError, OperationType, get_operation_ast, parse
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
@@ -20,16 +27,20 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.federation import Schema
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.types import ExecutionResult
 
+from shared.access import NodeCredential, read_refusal, verifier_from_env, write_refusal
+from shared.auth import AuthError, Principal, TokenVerifier, bearer_token
 from shared.casework import CaseWork, Clock, SystemClock
 from shared.divisions import Tier, division_tree
 from shared.errors import DomainError, ErrorCode
 from shared.graphql.context import CaseLoaders, NodeContext
 from shared.graphql.service_endpoint import ServiceEndpoint
 from shared.holidays import HolidayCalendar
+from shared.messaging.matter_flows import MATTERS_PURPOSE
 from shared.messaging.messages import Message
+from shared.messaging.relay import MESSAGE_PURPOSE
 from shared.registry import NodeRegistry
 from shared.service import TierService
 from shared.telemetry import instrument_app
@@ -58,6 +69,8 @@ def error_code(error: GraphQLError) -> tuple[str, str, str | None]:
         return original.code.value, original.message, original.field
     if isinstance(original, ValidationFailed):
         return original.code, original.message, original.field
+    if original is None and isinstance((error.extensions or {}).get("code"), str):
+        return str((error.extensions or {})["code"]), error.message, None  # e.g. AUTH_UNAVAILABLE
     if original is None or isinstance(original, GraphQLError):  # graphql-core's own refusal
         message = safe_message(error.message)
         if error.path is None and error.message.startswith("Syntax Error"):
@@ -82,15 +95,67 @@ def error_code(error: GraphQLError) -> tuple[str, str, str | None]:
     return "INTERNAL_SERVER_ERROR", "internal error: the request was not completed", None
 
 
-class NodeGraphQL(GraphQL[NodeContext, None]):
-    """strawberry's ASGI view, with a context per node and stable error codes."""
+async def authenticate(verifier: TokenVerifier, request: Request) -> Principal:
+    """The principal of the request's bearer token; AuthError when there is none valid."""
+    return await verifier.verify(bearer_token(request.headers.get("authorization")))
 
-    def __init__(self, schema: Schema, service: TierService) -> None:
+
+def refusal_error(code: ErrorCode, message: str) -> GraphQLError:
+    return GraphQLError(message, original_error=DomainError(code, message))
+
+
+class NodeGraphQL(GraphQL[NodeContext, None]):
+    """strawberry's ASGI view, with a context per node, the node's own access check and stable
+    error codes."""
+
+    def __init__(self, schema: Schema, service: TierService, verifier: TokenVerifier) -> None:
         super().__init__(schema, graphql_ide="graphiql")
         self.service = service
+        self.verifier = verifier
 
     async def get_context(self, request: Any, response: Any) -> NodeContext:
-        return node_context(self.service, request, request.path_params["code"], response)
+        code = request.path_params["code"]
+        try:
+            principal: Principal | AuthError = await authenticate(self.verifier, request)
+        except AuthError as error:
+            principal = error
+        return node_context(self.service, request, code, principal, response)
+
+    async def execute_single(
+        self,
+        request: Any,
+        request_adapter: Any,
+        sub_response: Any,
+        context: NodeContext,
+        root_value: Any,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        refusal = self._refusal(context, request_data)
+        if refusal is not None:
+            return ExecutionResult(data=None, errors=[refusal])
+        return await super().execute_single(
+            request, request_adapter, sub_response, context, root_value, request_data
+        )
+
+    @staticmethod
+    def _refusal(context: NodeContext, request_data: GraphQLRequestData) -> GraphQLError | None:
+        """Before anything runs: no valid token, a node outside the caller's subtree, or a
+        mutation by anyone but this node's handler."""
+        principal = context.principal
+        if principal is None:
+            error = context.extra.get("auth_error")
+            message = error.message if isinstance(error, AuthError) else "sign in"
+            code = ErrorCode.UNAUTHENTICATED
+            if isinstance(error, AuthError) and error.code != code.value:
+                return GraphQLError(message, extensions={"code": error.code})
+            return refusal_error(code, message)
+        node = context.node.code
+        refused = read_refusal(principal, node)
+        if refused is None and _is_mutation(request_data):
+            refused = write_refusal(principal, node)
+        if refused is not None:
+            return refusal_error(ErrorCode.FORBIDDEN, f"node {node}: {refused}")
+        return None
 
     async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
         data: GraphQLHTTPResponse = {"data": result.data}
@@ -118,21 +183,39 @@ class NodeGraphQL(GraphQL[NodeContext, None]):
         return formatted
 
 
+def _is_mutation(request_data: GraphQLRequestData) -> bool:
+    """Whether the request's operation is a mutation (unparsable: strawberry says why)."""
+    if not request_data.query:
+        return False
+    try:
+        operation = get_operation_ast(parse(request_data.query), request_data.operation_name)
+    except GraphQLSyntaxError:
+        return False
+    return operation is not None and operation.operation is OperationType.MUTATION
+
+
 def node_context(
-    service: TierService, request: Request, code: str, response: Any = None
+    service: TierService,
+    request: Request,
+    code: str,
+    principal: Principal | AuthError,
+    response: Any = None,
 ) -> NodeContext:
-    """What a resolver of node ``code`` gets for this request."""
+    """What a resolver of node ``code`` gets for this request: the actor is the token's
+    subject (an AuthError instead of a principal: the view refuses before anything runs)."""
     found = service.node(code)
     assert found is not None  # checked by the routes before a view runs
     division, work = found
-    actor = request.headers.get("x-xinfang-user") or f"handler@{code}"
+    known = principal if isinstance(principal, Principal) else None
     return NodeContext(
         request=request,
         response=response,
         node=division,
         work=work,
         loaders=CaseLoaders(work.db),
-        actor=actor[:200],
+        actor=known.subject[:200] if known is not None else "",
+        principal=known,
+        extra={} if known is not None else {"auth_error": principal},
     )
 
 
@@ -175,9 +258,10 @@ def create_tier_app(
     *,
     on_shutdown_dispose: bool = True,
     relay: bool = True,
+    verifier: TokenVerifier | None = None,
 ) -> Starlette:
     return create_service_app(
-        [(service, schema)], on_shutdown_dispose=on_shutdown_dispose, relay=relay
+        [(service, schema)], on_shutdown_dispose=on_shutdown_dispose, relay=relay, verifier=verifier
     )
 
 
@@ -186,10 +270,16 @@ def create_service_app(
     *,
     on_shutdown_dispose: bool = True,
     relay: bool = True,
+    verifier: TokenVerifier | None = None,
 ) -> Starlette:
-    """One ASGI app for the nodes of one or more tier services (one process, one port)."""
+    """One ASGI app for the nodes of one or more tier services (one process, one port).
+
+    ``verifier`` checks users' tokens (default: from the environment, ``XINFANG_JWKS``, else
+    the local demo key); there is no way to turn the check off.
+    """
     services = [service for service, _ in parts]
-    router = NodeRoute([NodeGraphQL(schema, service) for service, schema in parts])
+    users = verifier or verifier_from_env()
+    router = NodeRoute([NodeGraphQL(schema, service, users) for service, schema in parts])
     engines = list({id(s.engine): s.engine for s in services}.values())
 
     def hosting(code: str) -> tuple[TierService, CaseWork] | None:
@@ -205,6 +295,7 @@ def create_service_app(
             schema,
             context_for=functools.partial(node_context, service),
             format_error=NodeGraphQL._format,
+            verifier=users,
         )
         for service, schema in parts
     }
@@ -250,30 +341,60 @@ def create_service_app(
             }
         )
 
+    async def node_request(
+        request: Request, purpose: str, credential: NodeCredential
+    ) -> tuple[str, bytes] | Response:
+        """The signing sender and the body of a request from another node, or the refusal."""
+        body = await request.body()
+        try:
+            sender = credential.sender(purpose, request.path_params["code"], request.headers, body)
+        except AuthError as error:
+            return JSONResponse(
+                {"status": "unauthenticated", "detail": error.message}, status_code=401
+            )
+        return sender, body
+
     async def messages(request: Request) -> Response:
-        found = hosting(request.path_params["code"])
+        code = request.path_params["code"]
+        found = hosting(code)
         if found is None:
             return JSONResponse({"status": "unknown-node"}, status_code=404)
+        service, work = found
+        signed = await node_request(request, MESSAGE_PURPOSE, service.credential)
+        if isinstance(signed, Response):
+            return signed
+        sender, body = signed
         try:
-            message = Message.from_json(await request.json())
+            message = Message.from_json(json.loads(body))
         except (ValueError, KeyError, TypeError) as error:
             return JSONResponse({"status": "malformed", "detail": str(error)}, status_code=400)
-        service, work = found
+        if message.sender != sender or message.recipient != code:
+            mismatch = f"signed by {sender} for {code}, the message is from {message.sender} to "
+            mismatch += message.recipient
+            return JSONResponse({"status": "forbidden", "detail": mismatch}, status_code=403)
         receipt, detail = await service.receive(work, message)
         return JSONResponse({"status": receipt.value, "detail": detail})
 
     async def matters(request: Request) -> Response:
         """The province's matter index: a matter key's cases (ids, nodes, statuses; no
         personal data: the key is a keyed hash)."""
-        found = hosting(request.path_params["code"])
+        code = request.path_params["code"]
+        found = hosting(code)
         if found is None:
             return JSONResponse({"status": "unknown-node"}, status_code=404)
+        service, work = found
+        signed = await node_request(request, MATTERS_PURPOSE, service.credential)
+        if isinstance(signed, Response):
+            return signed
+        sender, raw = signed
+        if not sender.startswith(code):
+            detail = f"node {sender} is not of province {code}: its matter index is not theirs"
+            return JSONResponse({"status": "forbidden", "detail": detail}, status_code=403)
         try:
-            body = await request.json()
+            body = json.loads(raw)
             matter_key = str(body["matterKey"])
         except (ValueError, KeyError, TypeError) as error:
             return JSONResponse({"status": "malformed", "detail": str(error)}, status_code=400)
-        service, work = found
         entries = await service.matter_entries(work, matter_key)
         if entries is None:
             return JSONResponse({"status": "not-an-index"}, status_code=404)

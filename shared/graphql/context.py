@@ -9,6 +9,7 @@ from typing import Any
 from aiodataloader import DataLoader
 from starlette.requests import Request
 
+from shared.auth import Principal
 from shared.casework import CaseWork
 from shared.divisions import Division
 from shared.lifecycle import Deadline, Event
@@ -69,7 +70,8 @@ class NodeContext:
     node: Division
     work: CaseWork
     loaders: CaseLoaders
-    actor: str
+    actor: str  # the token's subject: who is recorded as acting
+    principal: Principal | None = None  # None only when the request is refused before running
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

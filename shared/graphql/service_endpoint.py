@@ -9,6 +9,10 @@ whose node does not answer within ``node_timeout`` is null with ``SUBGRAPH_UNAVA
 naming it (the other nodes' answers stand). Root
 fields that need a node (everything but ``_entities``, ``_service`` and introspection) are
 refused with ``NODE_REQUIRED``: they belong at ``/nodes/{code}/graphql``.
+
+Access (ADR 0015): the caller's token is verified here as at a node (no token: nothing runs,
+``UNAUTHENTICATED``), and each representation is checked against the caller's jurisdiction: one
+of a node outside it is null with ``FORBIDDEN`` naming the node, and is never run.
 """
 
 from __future__ import annotations
@@ -35,6 +39,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from strawberry.federation import Schema
 
+from shared.access import FORBIDDEN, read_refusal
+from shared.auth import AuthError, Principal, TokenVerifier, bearer_token
 from shared.graphql.context import NodeContext
 from shared.ownership import owner_of
 from shared.service import TierService
@@ -46,7 +52,7 @@ NODE_REQUIRED = "NODE_REQUIRED"
 NODE_UNAVAILABLE = "SUBGRAPH_UNAVAILABLE"  # what a gateway reports for a node that timed out
 NODELESS_FIELDS = frozenset(("_service", "__typename", "__schema", "__type"))
 
-ContextFor = Callable[[Request, str], NodeContext]
+ContextFor = Callable[[Request, str, Principal], NodeContext]
 FormatError = Callable[[GraphQLError], dict[str, Any]]
 Body = dict[str, Any]
 
@@ -59,6 +65,7 @@ class ServiceEndpoint:
         *,
         context_for: ContextFor,
         format_error: FormatError,
+        verifier: TokenVerifier,
         concurrency: int = 10,
         node_timeout: float | None = 8.0,
     ) -> None:
@@ -66,10 +73,17 @@ class ServiceEndpoint:
         self.schema = schema
         self.context_for = context_for
         self.format_error = format_error
+        self.verifier = verifier
         self.concurrency = concurrency
         self.node_timeout = node_timeout
 
     async def __call__(self, request: Request) -> Response:
+        try:
+            token = bearer_token(request.headers.get("authorization"))
+            principal = await self.verifier.verify(token)
+        except AuthError as error:
+            body = _error_body(error.code, error.message)
+            return JSONResponse(body, status_code=401 if error.code == "UNAUTHENTICATED" else 503)
         try:
             payload = await request.json()
         except ValueError:
@@ -108,12 +122,13 @@ class ServiceEndpoint:
         if len(entities) > 1:
             return _refuse(400, "BAD_REQUEST", "one _entities field per request")
         return JSONResponse(
-            await self._entities(request, payload["query"], name, variables, entities[0])
+            await self._entities(request, principal, payload["query"], name, variables, entities[0])
         )
 
     async def _entities(
         self,
         request: Request,
+        principal: Principal,
         query: str,
         name: str | None,
         variables: Mapping[str, Any],
@@ -136,6 +151,8 @@ class ServiceEndpoint:
             if code is None:
                 message = "a representation names no node: its code or id is not a node's key"
                 errors.append((position, _at(key, position, "BAD_USER_INPUT", message)))
+            elif (refused := read_refusal(principal, code)) is not None:
+                errors.append((position, _at(key, position, FORBIDDEN, refused, node=code)))
             elif self.service.node(code) is None:
                 message = f"this service hosts no node {code}"
                 errors.append((position, _at(key, position, NODE_NOT_FOUND, message, node=code)))
@@ -153,7 +170,7 @@ class ServiceEndpoint:
                         self.schema.execute(
                             query,
                             variable_values={**variables, variable: subset},
-                            context_value=self.context_for(request, code),
+                            context_value=self.context_for(request, code, principal),
                             operation_name=name,
                         ),
                         self.node_timeout,

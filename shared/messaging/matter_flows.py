@@ -11,6 +11,7 @@ own when the higher node refused it for skipping levels.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -19,6 +20,7 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from shared.access import NodeCredential
 from shared.casework import CaseWork, Registration
 from shared.errors import DomainError, ErrorCode
 from shared.lifecycle import CaseState, CaseStatus, Channel, Event
@@ -45,6 +47,7 @@ from shared.persistence.links import LinkKind, add_link, links_of
 from shared.registry import NodeRegistry
 
 log = logging.getLogger("xinfang.matters")
+MATTERS_PURPOSE = "matters"  # what a lookup's signature is for (shared.access)
 LOOKUP_TIMEOUT = 2.0  # seconds: intake does not keep a petitioner waiting for the index
 
 
@@ -52,11 +55,19 @@ class HttpMatterIndex:
     """The province's matter index, asked over HTTP (``POST /nodes/{province}/matters``)."""
 
     def __init__(
-        self, registry: NodeRegistry, province: str, client: Callable[[], httpx.AsyncClient | None]
+        self,
+        registry: NodeRegistry,
+        province: str,
+        client: Callable[[], httpx.AsyncClient | None],
+        *,
+        sender: str,
+        credential: NodeCredential,
     ) -> None:
         self.registry = registry
         self.province = province
         self.client = client
+        self.sender = sender  # the asking node, who signs the request
+        self.credential = credential
 
     async def lookup(self, matter_key: str) -> list[MatterEntry] | None:
         client = self.client()
@@ -64,9 +75,9 @@ class HttpMatterIndex:
             return None
         try:
             url = f"{self.registry.base_url(self.province)}/nodes/{self.province}/matters"
-            response = await client.post(
-                url, json={"matterKey": matter_key}, timeout=LOOKUP_TIMEOUT
-            )
+            body = json.dumps({"matterKey": matter_key}).encode()
+            headers = self.credential.headers(MATTERS_PURPOSE, self.sender, self.province, body)
+            response = await client.post(url, content=body, headers=headers, timeout=LOOKUP_TIMEOUT)
             if response.status_code != 200:
                 log.warning("matter index answered HTTP %s", response.status_code)
                 return None

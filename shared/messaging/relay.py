@@ -4,6 +4,8 @@ At least once: a message leaves the outbox only when the recipient answered 200 
 duplicate or rejected); a failure schedules a retry with backoff. Exactly once in effect: the
 recipient's inbox keys every message by its id. A node's outbox rows are locked while a relay
 works on them (``FOR UPDATE SKIP LOCKED``), so several service replicas can relay side by side.
+Each request is signed as its sending node (``shared.access.NodeCredential``); the recipient
+checks the signature before it reads the message.
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ import logging
 from collections.abc import Mapping
 
 import httpx
+import orjson
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
+from shared.access import NodeCredential
 from shared.casework import CaseWork, Clock, SystemClock
 from shared.messaging import outbox
 from shared.messaging.messages import Message
@@ -22,6 +26,7 @@ from shared.registry import NodeRegistry
 from shared.telemetry import message_span
 
 log = logging.getLogger("xinfang.relay")
+MESSAGE_PURPOSE = "message"  # what a message's signature is for (shared.access)
 
 
 class Relay:
@@ -31,6 +36,7 @@ class Relay:
         registry: NodeRegistry,
         *,
         client: httpx.AsyncClient,
+        credential: NodeCredential | None = None,
         clock: Clock | None = None,
         batch: int = 100,
         sweep_seconds: float = 300.0,
@@ -40,6 +46,7 @@ class Relay:
         self.works = works
         self.registry = registry
         self.client = client
+        self.credential = credential or NodeCredential.from_env()
         self.clock: Clock = clock or SystemClock()  # delivery runs on real time, always
         self.batch = batch
         self.sweep_seconds = sweep_seconds
@@ -119,7 +126,13 @@ class Relay:
         except LookupError as error:
             return str(error)
         try:
-            response = await self.client.post(url, json=message.to_json(), timeout=self.timeout)
+            body = orjson.dumps(message.to_json())
+            headers = self.credential.headers(
+                MESSAGE_PURPOSE, message.sender, message.recipient, body
+            )
+            response = await self.client.post(
+                url, content=body, headers=headers, timeout=self.timeout
+            )
         except httpx.HTTPError as error:
             return f"{type(error).__name__}: {error}"
         if response.status_code != 200:

@@ -20,6 +20,7 @@ from shared.casework import FixedClock
 from shared.holidays import default_calendar
 from shared.validation import id_check_char
 from tests.conftest import NODE_OF_TIER, SECRET, TEST_NODES, GraphQLClient
+from tests.identity import ActAs
 
 DAY = timedelta(days=1)
 TIERS = ["province", "city", "county", "township"]
@@ -50,7 +51,9 @@ async def node_gql(
         clean_engine, nodes, calendar=default_calendar(), person_key_secret=SECRET, clock=clock
     )
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url=f"http://{tier}.test") as http:
+    async with httpx.AsyncClient(
+        transport=transport, base_url=f"http://{tier}.test", auth=ActAs()
+    ) as http:
         yield GraphQLClient(http, node=code)
 
 

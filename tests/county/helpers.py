@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from shared.persistence.migrate import schema_for
 from shared.validation import id_check_char
 from tests.conftest import COUNTY, GraphQLClient
+from tests.identity import handler
 
 # -- identities ------------------------------------------------------------------------------
 
@@ -107,8 +108,8 @@ def petition(**overrides: Any) -> dict[str, Any]:
 async def post(
     gql: GraphQLClient, query: str, variables: dict[str, Any] | None = None, *, actor: str | None
 ) -> dict[str, Any]:
-    """Like ``gql(...)`` but sent as ``actor`` (the x-xinfang-user header)."""
-    headers = {"x-xinfang-user": actor} if actor else {}
+    """Like ``gql(...)`` but sent as ``actor``: a handler of the node of that subject."""
+    headers = handler(gql.node, actor).headers() if actor else {}
     response = await gql.http.post(
         f"/nodes/{gql.node}/graphql",
         json={"query": query, "variables": variables or {}},

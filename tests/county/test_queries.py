@@ -16,6 +16,7 @@ from shared.casework import FixedClock
 from shared.holidays import default_calendar
 from tests.conftest import SECRET, TEST_COUNTIES, GraphQLClient
 from tests.county.helpers import act_ok, register
+from tests.identity import ActAs
 
 DAY = timedelta(days=1)
 
@@ -337,7 +338,9 @@ async def test_ready_answers_503_when_the_database_is_unreachable(clock: FixedCl
     )
     try:
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://county.test") as http:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://county.test", auth=ActAs()
+        ) as http:
             response = await http.get("/ready")
             health = await http.get("/health")
     finally:

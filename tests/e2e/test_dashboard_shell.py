@@ -12,6 +12,7 @@ from gateway.compose import SUPERGRAPH_FILE
 from gateway.server import create_gateway_app
 from tests.e2e.browser import chromium, watched_page
 from tests.gateway.servers import free_port, serving
+from tests.identity import PROVINCE_LEADER, suite_verifier
 
 pytestmark = pytest.mark.browser
 
@@ -30,7 +31,10 @@ async def gateway_without_subgraphs() -> AsyncIterator[str]:
         name: f"{dead}/tiers/{name}/graphql" for name in ("province", "city", "county", "township")
     }
     app = create_gateway_app(
-        SUPERGRAPH_FILE.read_text(encoding="utf-8"), subgraph_urls=urls, timeout=2.0
+        SUPERGRAPH_FILE.read_text(encoding="utf-8"),
+        verifier=suite_verifier(),
+        subgraph_urls=urls,
+        timeout=2.0,
     )
     async with serving(app) as base:
         yield base
@@ -66,10 +70,11 @@ async def test_the_dashboard_loads_offline_and_says_when_no_jurisdiction_answers
                 else None
             ),
         )
-        await page.goto(f"{gateway_without_subgraphs}/dashboard")
+        await page.goto(f"{gateway_without_subgraphs}/dashboard?token={PROVINCE_LEADER.token()}")
         await page.wait_for_function(
             "document.getElementById('status').classList.contains('error')"
         )
+        assert "token=" not in page.url  # kept in sessionStorage, out of the address bar
         status = await page.text_content("#status")
         assert status is not None
         assert "辖区服务暂未响应" in status
@@ -81,3 +86,19 @@ async def test_the_dashboard_loads_offline_and_says_when_no_jurisdiction_answers
         await watched.screenshot("dashboard-no-subgraphs")
         assert outside == []
         assert watched.problems() == []
+
+
+async def test_the_dashboard_without_a_token_asks_to_sign_in(
+    browser: Browser, gateway_without_subgraphs: str
+) -> None:
+    async with watched_page(browser) as watched:
+        page = watched.page
+        await page.goto(f"{gateway_without_subgraphs}/dashboard")
+        await page.wait_for_function(
+            "document.getElementById('status').classList.contains('error')"
+        )
+        status = await page.text_content("#status")
+        assert status is not None
+        assert "请先登录" in status
+        assert "UNAUTHENTICATED" in status
+        assert await page.is_hidden("#overview")

@@ -27,6 +27,7 @@ from shared.holidays import default_calendar
 from shared.service import TierService
 from tests.conftest import NODE_OF_TIER, SECRET
 from tests.gateway.servers import serving
+from tests.identity import ActAs, suite_verifier
 
 LINK = 'extend schema @link(url: "https://specs.apollo.dev/federation/v2.9", import: ["@key"])'
 
@@ -105,7 +106,9 @@ async def test_the_gateway_serves_the_composed_supergraph_over_the_tier_subgraph
         tier.value.lower(): f"{one_node_per_tier}/nodes/{NODE_OF_TIER[tier.value.lower()]}/graphql"
         for tier in Tier
     }
-    app = create_gateway_app(SUPERGRAPH_FILE.read_text(encoding="utf-8"), subgraph_urls=urls)
+    app = create_gateway_app(
+        SUPERGRAPH_FILE.read_text(encoding="utf-8"), verifier=suite_verifier(), subgraph_urls=urls
+    )
     query = """
       query Line($code: ID!) {
         jurisdiction(code: $code) {
@@ -115,7 +118,7 @@ async def test_the_gateway_serves_the_composed_supergraph_over_the_tier_subgraph
         }
       }
     """
-    async with serving(app) as gateway, httpx.AsyncClient() as client:
+    async with serving(app) as gateway, httpx.AsyncClient(auth=ActAs()) as client:
         answer = await client.post(
             f"{gateway}/graphql", json={"query": query, "variables": {"code": "530102"}}
         )

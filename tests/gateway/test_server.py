@@ -32,7 +32,7 @@ async def test_health_and_ready(gateway: GatewayClient) -> None:
 
 
 async def test_not_ready_before_the_lifespan_started() -> None:
-    app = create_gateway_app(SUPERGRAPH_SDL)
+    app = create_gateway_app(SUPERGRAPH_SDL, verifier=None)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
         assert (await client.get("/ready")).status_code == 503

@@ -33,6 +33,7 @@ from shared.registry import NodeRegistry
 from shared.service import TierService
 from tests.gateway.province import SECRET, ensure_province_database, figures_by_sql, province_nodes
 from tests.gateway.servers import RecordingApp, free_port, serving
+from tests.identity import ActAs, leader, suite_verifier
 
 ROOT = Path(__file__).resolve().parents[2]
 SUPERGRAPH = (ROOT / "gateway" / "supergraph" / "xinfang.supergraph.graphql").read_text()
@@ -130,9 +131,11 @@ async def shards(province: Province, **router_options: Any) -> AsyncIterator[Sha
             for tier in Tier
         }
         router = KeyRouter(registry, fallback, **router_options)
-        app = create_gateway_app(SUPERGRAPH, router=router, timeout=120)
+        app = create_gateway_app(SUPERGRAPH, verifier=suite_verifier(), router=router, timeout=120)
         url = await stack.enter_async_context(serving(app))
-        client = await stack.enter_async_context(httpx.AsyncClient(base_url=url, timeout=60))
+        client = await stack.enter_async_context(
+            httpx.AsyncClient(base_url=url, timeout=60, auth=ActAs())
+        )
         yield Shards(client, county, county_stack.aclose)
 
 
@@ -221,13 +224,14 @@ async def test_a_slow_node_times_out_alone(province: Province) -> None:
 async def test_authorization_and_traceparent_reach_every_node(province: Province) -> None:
     trace = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
     async with shards(province) as shard:
-        body = await ask(shard.gateway, CITY_QUERY, authorization="Bearer t0k", traceparent=trace)
+        token = f"Bearer {leader(KUNMING).token()}"
+        body = await ask(shard.gateway, CITY_QUERY, authorization=token, traceparent=trace)
         seen = [*province.main.headers, *shard.county.headers]
         paths = [r["query"] for r in [*province.main.requests, *shard.county.requests]]
     assert "errors" not in body
     assert len(seen) == 3, paths  # the city's node endpoint, then one _entities per service
     for headers in seen:
-        assert headers["authorization"] == "Bearer t0k"
+        assert headers["authorization"] == token
         assert headers["traceparent"] == trace
 
 

@@ -18,6 +18,7 @@ from shared.holidays import default_calendar
 from shared.service import TierService
 from tests.conftest import NODE_OF_TIER, SECRET
 from tests.gateway.servers import serving
+from tests.identity import ActAs, suite_verifier
 
 
 @pytest.fixture
@@ -37,7 +38,9 @@ async def gateway(clean_engine: AsyncEngine) -> AsyncIterator[str]:
             for tier in Tier
         }
         gateway_app = create_gateway_app(
-            SUPERGRAPH_FILE.read_text(encoding="utf-8"), subgraph_urls=urls
+            SUPERGRAPH_FILE.read_text(encoding="utf-8"),
+            verifier=suite_verifier(),
+            subgraph_urls=urls,
         )
         async with serving(gateway_app) as url:
             yield url
@@ -53,7 +56,7 @@ async def test_township_and_province_roles_are_answered_by_their_own_subgraphs(
       assessmentRanking(tier: COUNTY, by: BACKLOG, period: {from: "2025-03-01", to: "2025-03-31"})
         { tier units { rank } }
     }"""
-    async with httpx.AsyncClient() as client:
+    async with httpx.AsyncClient(auth=ActAs()) as client:
         answer = await client.post(f"{gateway}/graphql", json={"query": query})
     body = answer.json()
     assert "errors" not in body, body

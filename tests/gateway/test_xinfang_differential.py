@@ -23,6 +23,7 @@ from tests.gateway.federation.compare import comparable
 from tests.gateway.reference import reference_gateways
 from tests.gateway.servers import serving
 from tests.gateway.test_compose import one_node_per_tier
+from tests.identity import ActAs
 
 __all__ = ["one_node_per_tier"]
 
@@ -76,7 +77,9 @@ async def two_gateways(one_node_per_tier: str) -> AsyncIterator[tuple[str, str]]
         for tier in Tier
     }
     sdl = SUPERGRAPH_FILE.read_text(encoding="utf-8")
-    ours = create_gateway_app(sdl, subgraph_urls=urls)
+    # Both gateways as plain federation gateways forwarding the caller's token (the nodes
+    # check it): access at the gateway is tests/security's subject, federation is this one's.
+    ours = create_gateway_app(sdl, verifier=None, subgraph_urls=urls)
     async with reference_gateways() as reference, serving(ours) as our_url:
         apollo_url = await reference.load(sdl, urls)
         yield f"{our_url}/graphql", apollo_url
@@ -112,7 +115,7 @@ async def test_our_gateway_answers_every_query_as_apollo_gateway_does(
 ) -> None:
     ours, apollo = two_gateways
     differences = {}
-    async with httpx.AsyncClient(timeout=20) as client:
+    async with httpx.AsyncClient(timeout=20, auth=ActAs()) as client:
         for name, (query, variables) in QUERIES.items():
             mine = await ask(client, ours, query, variables)
             theirs = await ask(client, apollo, query, variables)

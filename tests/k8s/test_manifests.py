@@ -286,7 +286,7 @@ def secret_names(deployment: Resource) -> set[str]:
 def test_dev_generates_placeholder_secrets_for_the_keys_and_the_jwks() -> None:
     resources = overlay("dev")
     keys = generated(resources, "Secret", "xinfang-keys")
-    assert set(keys["data"]) == {"person-key-secret", "encryption-key"}
+    assert set(keys["data"]) == {"person-key-secret", "encryption-key", "service-secret"}
     assert set(generated(resources, "Secret", "xinfang-jwks")["data"]) == {"jwks.json"}
     for deployment in of_kind(resources, "Deployment"):
         for secret in secret_names(deployment):

@@ -6,6 +6,7 @@ Cluster (no superuser), and the database settings against the locks a migration 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from sqlalchemy.engine import make_url
 
 from shared.persistence.database import asyncpg_url, drop_database, ensure_database
 from shared.persistence.migrate import BATCH, PARALLEL, node_schema_sql
+from tests.identity import KEY
 from tests.k8s.manifests import (
     ROOT,
     Resource,
@@ -50,7 +52,25 @@ def as_deployed(tmp_path: Path, port: int) -> tuple[list[str], dict[str, str]]:
     args[args.index("--host") + 1] = "127.0.0.1"
     env = container_env(resources, container)
     env["XINFANG_DATA_DIR"] = str(tmp_path / "data")
+    # The JWKS secret, as a developer fills it: here the suite's test key.
+    assert env["XINFANG_JWKS"] == "/etc/xinfang/jwks/jwks.json"
+    (tmp_path / "jwks.json").write_text(json.dumps(KEY.jwks()), encoding="utf-8")
+    env["XINFANG_JWKS"] = str(tmp_path / "jwks.json")
     return args, env
+
+
+def token_as_deployed(code: str) -> str:
+    """A handler of ``code``, for the issuer and audience the deployment expects."""
+    env = container_env(
+        overlay("dev"), containers(named(overlay("dev"), "Deployment", "xinfang-township"))[0]
+    )
+    return KEY.mint(
+        subject=f"handler@{code}",
+        jurisdiction=code,
+        roles=["handler"],
+        issuer=env["XINFANG_ISSUER"],
+        audience=env["XINFANG_AUDIENCE"],
+    )
 
 
 @pytest.fixture
@@ -140,9 +160,14 @@ def test_the_dev_township_deployment_serves_its_nodes_as_rendered(
     assert ready.json() == {"status": "ready", "nodes": len(nodes)}
     assert httpx.get(f"{base}{container['livenessProbe']['httpGet']['path']}").status_code == 200
     assert [n["code"] for n in httpx.get(f"{base}/").json()["nodes"]] == nodes
+    unsigned_in = httpx.post(
+        f"{base}/nodes/{nodes[-1]}/graphql", json={"query": "{ node { code } }"}
+    ).json()
+    assert unsigned_in["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     body = httpx.post(
         f"{base}/nodes/{nodes[-1]}/graphql",
         json={"query": "{ node { code name } stats { eventCount } }"},
+        headers={"authorization": f"Bearer {token_as_deployed(nodes[-1])}"},
     ).json()
     assert "errors" not in body, body
     assert body["data"]["node"] == {"code": "530102401", "name": "昆明国家高新技术产业开发区"}
@@ -150,7 +175,7 @@ def test_the_dev_township_deployment_serves_its_nodes_as_rendered(
     assert body["data"]["stats"]["eventCount"] == cases
     # A tier service, not a whole platform: it takes messages and serves no gateway.
     refused = httpx.post(f"{base}/nodes/{nodes[0]}/messages", json={"not": "a message"})
-    assert (refused.status_code, refused.json()["status"]) == (400, "malformed")
+    assert (refused.status_code, refused.json()["status"]) == (401, "unauthenticated")
     assert httpx.post(f"{base}/graphql", json={"query": "{ __typename }"}).status_code == 404
 
 

@@ -17,6 +17,7 @@ from shared.divisions import Tier, tier_of
 from shared.holidays import default_calendar
 from shared.registry import NodeRegistry
 from tests.conftest import SECRET
+from tests.identity import ActAs
 from tests.messaging.servers import RunningServer, free_port, serving
 
 T = TypeVar("T")
@@ -63,7 +64,7 @@ async def network(
                 registry=registry,
             )
             servers[tier] = await stack.enter_async_context(serving(app, ports[tier]))
-        http = await stack.enter_async_context(httpx.AsyncClient(timeout=10))
+        http = await stack.enter_async_context(httpx.AsyncClient(timeout=10, auth=ActAs()))
         yield Network(servers, registry, http, engine)
 
 

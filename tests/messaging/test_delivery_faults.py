@@ -13,6 +13,7 @@ from shared.holidays import default_calendar
 from shared.persistence.migrate import schema_for
 from shared.registry import NodeRegistry
 from tests.conftest import COUNTY, SECRET, TOWNSHIP
+from tests.identity import ActAs
 from tests.messaging.network import eventually
 from tests.messaging.servers import RunningServer, free_port, serving
 from township.app import create_township_app
@@ -37,7 +38,7 @@ async def count(engine: AsyncEngine, code: str, sql: str) -> int:
 async def transfer_batch(county: RunningServer, first: int, n: int) -> None:
     import httpx
 
-    async with httpx.AsyncClient(base_url=county.url, timeout=10) as http:
+    async with httpx.AsyncClient(base_url=county.url, timeout=10, auth=ActAs()) as http:
         for i in range(first, first + n):
             body = (
                 await http.post(

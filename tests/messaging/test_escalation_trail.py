@@ -12,6 +12,7 @@ between, whose order the township answers.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -25,12 +26,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gateway.compose import SUPERGRAPH_FILE
 from gateway.routing import KeyRouter
 from gateway.server import create_gateway_app
+from shared.access import NodeCredential
 from shared.casework import FixedClock
 from shared.deadlines import local_date
 from shared.messaging.messages import Message, MessageKind
+from shared.messaging.relay import MESSAGE_PURPOSE
 from shared.persistence.migrate import schema_for
 from shared.trail import TrailAction, TrailRole, order_issued
 from tests.conftest import CITY, COUNTY, PROVINCE, START, TOWNSHIP
+from tests.identity import ActAs, suite_verifier
 from tests.messaging.network import Network, eventually, network
 from tests.messaging.servers import serving
 
@@ -69,10 +73,12 @@ async def province(clean_engine: AsyncEngine) -> AsyncIterator[Province]:
             for tier, url in net.registry.tiers.items()
         }
         router = KeyRouter(net.registry, fallback)
-        app = create_gateway_app(SUPERGRAPH_FILE.read_text(encoding="utf-8"), router=router)
+        app = create_gateway_app(
+            SUPERGRAPH_FILE.read_text(encoding="utf-8"), verifier=suite_verifier(), router=router
+        )
         async with (
             serving(app) as gateway,
-            httpx.AsyncClient(base_url=gateway.url, timeout=30) as client,
+            httpx.AsyncClient(base_url=gateway.url, timeout=30, auth=ActAs()) as client,
         ):
             yield Province(net, clock, client)
 
@@ -371,7 +377,9 @@ async def test_a_trail_notice_delivered_twice_writes_one_step(
     url = net.registry.messages_url(PROVINCE)
     answers = []
     for message in (notice, notice, Message(**{**notice.__dict__, "id": f"{CITY}-M-again"})):
-        response = await net.http.post(url, json=message.to_json())
+        sent = json.dumps(message.to_json()).encode()
+        signed = NodeCredential.from_env().headers(MESSAGE_PURPOSE, CITY, PROVINCE, sent)
+        response = await net.http.post(url, content=sent, headers=signed)  # as the relay sends
         answers.append(response.json()["status"])
     assert answers == ["applied", "duplicate", "applied"]  # the third: same step, new message
     async with clean_engine.connect() as conn:
@@ -399,7 +407,9 @@ async def test_a_trail_notice_delivered_twice_writes_one_step(
     assert only["note"] == "RED, flagged (挂牌督办)"
     # A node notes only the steps it took.
     forged = Message(**{**notice.__dict__, "id": f"{COUNTY}-M-forged", "sender": COUNTY})
-    response = await net.http.post(url, json=forged.to_json())
+    sent = json.dumps(forged.to_json()).encode()
+    signed = NodeCredential.from_env().headers(MESSAGE_PURPOSE, COUNTY, PROVINCE, sent)
+    response = await net.http.post(url, content=sent, headers=signed)  # truly from the county
     assert response.json()["status"] == "rejected"
 
 

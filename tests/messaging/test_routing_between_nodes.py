@@ -4,6 +4,7 @@ their outboxes relayed, every message applied once."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -15,14 +16,17 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from county.app import create_county_app
+from shared.access import NodeCredential
 from shared.casework import FixedClock
 from shared.divisions import Tier
 from shared.holidays import default_calendar
+from shared.messaging.relay import MESSAGE_PURPOSE
 from shared.persistence.links import links_of
 from shared.persistence.migrate import schema_for
 from shared.persistence.repository import NodeDatabase
 from shared.registry import NodeRegistry
 from tests.conftest import COUNTY, SECRET, TOWNSHIP
+from tests.identity import ActAs
 from tests.messaging.servers import RunningServer, free_port, serving
 from township.app import create_township_app
 
@@ -78,7 +82,7 @@ async def pair(clean_engine: AsyncEngine, clock: FixedClock) -> AsyncIterator[Pa
     async with (
         serving(county, county_port) as county_server,
         serving(township_app(clean_engine, clock, registry), township_port) as township_server,
-        httpx.AsyncClient(timeout=10) as http,
+        httpx.AsyncClient(timeout=10, auth=ActAs()) as http,
     ):
         yield Pair(county_server, township_server, registry, http, clean_engine)
 
@@ -160,16 +164,20 @@ async def test_a_transfer_arrives_at_the_township_once_and_both_sides_keep_the_l
                 )
             )
         ).one()
-    again = await pair.http.post(
-        pair.registry.messages_url(TOWNSHIP),
-        json={
+    repeated = json.dumps(
+        {
             "id": row.id,
             "sender": COUNTY,
             "recipient": TOWNSHIP,
             "kind": "TRANSFER",
             "payload": row.payload,
             "createdAt": row.created_at.isoformat(),
-        },
+        }
+    ).encode()
+    again = await pair.http.post(  # signed as the county's relay signs it
+        pair.registry.messages_url(TOWNSHIP),
+        content=repeated,
+        headers=NodeCredential.from_env().headers(MESSAGE_PURPOSE, COUNTY, TOWNSHIP, repeated),
     )
     assert again.json()["status"] == "duplicate"
     assert len(await township_cases(pair)) == 1

@@ -4,6 +4,7 @@ tables."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -11,8 +12,10 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shared.access import NodeCredential
 from shared.casework import FixedClock
 from shared.divisions import Tier, division_tree
+from shared.messaging.relay import MESSAGE_PURPOSE
 from tests.conftest import CITY, COUNTY, OTHER_COUNTY, PROVINCE, TOWNSHIP
 from tests.messaging.network import Network, eventually, network
 from tests.roles import petition, refusal, snapshot
@@ -133,16 +136,20 @@ async def test_reports_and_rankings_refuse_bad_requests_and_write_nothing(
         refusal(await net.call(PROVINCE, RANK, t="CITY", p=backwards, b="BACKLOG"))["code"]
         == "BAD_USER_INPUT"
     )
-    forged = await net.http.post(
-        net.registry.messages_url(PROVINCE),
-        json={
+    foreign = json.dumps(
+        {
             "id": "110101-M-forged",
             "sender": "110101",  # a Beijing district: not assessed by Yunnan
             "recipient": PROVINCE,
             "kind": "STATISTICS_REPORT",
             "payload": {"periodFrom": "2025-03-01", "periodTo": "2025-03-31", "asOf": "x"},
             "createdAt": "2025-03-03T02:00:00+00:00",
-        },
+        }
+    ).encode()
+    forged = await net.http.post(  # signed with the platform's secret: judged on its content
+        net.registry.messages_url(PROVINCE),
+        content=foreign,
+        headers=NodeCredential.from_env().headers(MESSAGE_PURPOSE, "110101", PROVINCE, foreign),
     )
     assert forged.json()["status"] == "rejected"
     after = {node: await snapshot(clean_engine, node) for node in (COUNTY, PROVINCE)}

@@ -17,6 +17,7 @@ from shared.casework import FixedClock
 from shared.divisions import Tier, division_tree
 from shared.persistence.migrate import migrate_nodes
 from tests.conftest import CITY, COUNTY, empty_nodes
+from tests.identity import ActAs, suite_verifier
 from tests.messaging.network import network
 from tests.messaging.servers import serving
 from tests.telemetry.test_tracing import by_trace, descendants, is_sql, one
@@ -46,8 +47,10 @@ async def test_a_dashboard_query_is_one_trace_from_the_gateway_down_to_sql(
         }
         for tier in Tier:  # the supergraph names all four subgraphs
             fallback.setdefault(tier.value.lower(), fallback["county"])
-        app = create_gateway_app(SUPERGRAPH, router=KeyRouter(net.registry, fallback))
-        async with serving(app) as gateway, httpx.AsyncClient(timeout=30) as client:
+        app = create_gateway_app(
+            SUPERGRAPH, verifier=suite_verifier(), router=KeyRouter(net.registry, fallback)
+        )
+        async with serving(app) as gateway, httpx.AsyncClient(timeout=30, auth=ActAs()) as client:
             spans.clear()
             response = await client.post(f"{gateway.url}/graphql", json={"query": DASHBOARD_QUERY})
     body = response.json()

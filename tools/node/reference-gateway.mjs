@@ -18,7 +18,14 @@ async function load({ id, supergraph, urls }) {
   const gateway = new ApolloGateway({
     supergraphSdl: supergraph,
     logger: quiet,
-    buildService: ({ name, url }) => new RemoteGraphQLDataSource({ url: urls?.[name] ?? url }),
+    // The caller's token goes on to the subgraphs, as our gateway forwards it.
+    buildService: ({ name, url }) =>
+      new RemoteGraphQLDataSource({
+        url: urls?.[name] ?? url,
+        willSendRequest({ request, context }) {
+          if (context?.authorization) request.http?.headers.set("authorization", context.authorization);
+        },
+      }),
   });
   const server = new ApolloServer({
     gateway,
@@ -26,7 +33,10 @@ async function load({ id, supergraph, urls }) {
     includeStacktraceInErrorResponses: false,
     stopOnTerminationSignals: false, // the parent ends this process by closing stdin
   });
-  const { url } = await startStandaloneServer(server, { listen: { host: "127.0.0.1", port: 0 } });
+  const { url } = await startStandaloneServer(server, {
+    listen: { host: "127.0.0.1", port: 0 },
+    context: async ({ req }) => ({ authorization: req.headers.authorization }),
+  });
   servers.set(id, server);
   return { id, url };
 }

@@ -58,10 +58,32 @@ const charts = {};
 
 function $(id) { return document.getElementById(id); }
 
+// Sign-in: open the page once as /dashboard?token=<JWT> (e.g. from `xinfang token`); the token
+// is kept in sessionStorage (this tab only) and taken out of the address bar.
 function token() {
-  const fromUrl = new URLSearchParams(location.search).get("token");
-  if (fromUrl) sessionStorage.setItem("xinfang.token", fromUrl);
+  const params = new URLSearchParams(location.search);
+  const fromUrl = params.get("token");
+  if (fromUrl) {
+    sessionStorage.setItem("xinfang.token", fromUrl);
+    params.delete("token");
+    const rest = params.toString();
+    history.replaceState(null, "", `${location.pathname}${rest ? `?${rest}` : ""}${location.hash}`);
+  }
   return sessionStorage.getItem("xinfang.token");
+}
+
+// The signed-in user's jurisdiction (the token's claim; the gateway checks it, this only picks
+// where the page starts).
+function tokenJurisdiction() {
+  const bearer = token();
+  if (!bearer) return null;
+  try {
+    const part = bearer.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+    const claims = JSON.parse(atob(part + "=".repeat((4 - (part.length % 4)) % 4)));
+    return typeof claims.jurisdiction === "string" ? claims.jurisdiction : null;
+  } catch {
+    return null;
+  }
 }
 
 async function gql(query, variables) {
@@ -349,7 +371,7 @@ function setStatus(text, error = false) {
 
 function route() {
   const hash = new URLSearchParams(location.hash.slice(1));
-  const run = hash.get("case") ? showTrail(hash.get("case")) : showOverview(hash.get("code") || DEFAULT_PROVINCE);
+  const run = hash.get("case") ? showTrail(hash.get("case")) : showOverview(hash.get("code") || tokenJurisdiction() || DEFAULT_PROVINCE);
   run.catch((e) => setStatus(e.message || String(e), true));
 }
 

@@ -83,7 +83,7 @@ class Federation:
             resets.append(reset)
             requests[spec.name] = log
         supergraph = self.supergraphs[case.name]
-        gateway_app = create_gateway_app(supergraph, subgraph_urls=urls, timeout=5.0)
+        gateway_app = create_gateway_app(supergraph, verifier=None, subgraph_urls=urls, timeout=5.0)
         ours = await self.servers.serve(gateway_app) + "/graphql"
         env = CaseEnv(case, supergraph, urls, ours, resets, requests, self.client)
         self.envs[case.name] = env

@@ -82,7 +82,7 @@ async def gateway_over(federation: Federation, flaky: Flaky, retries: int) -> As
     env.reset()
     async with serving(flaky) as journal:
         urls = {**env.urls, "journal": journal + "/graphql"}
-        app = create_gateway_app(env.supergraph, subgraph_urls=urls, retries=retries)
+        app = create_gateway_app(env.supergraph, verifier=None, subgraph_urls=urls, retries=retries)
         async with serving(app) as url:
             yield url + "/graphql"
 
@@ -123,7 +123,9 @@ async def test_a_mutation_is_never_retried(federation: Federation) -> None:
 
 async def test_a_progressive_override_switched_on_moves_the_field(federation: Federation) -> None:
     env = await federation.start(OVERRIDE)
-    app = create_gateway_app(env.supergraph, subgraph_urls=env.urls, override_labels=["new-tier"])
+    app = create_gateway_app(
+        env.supergraph, verifier=None, subgraph_urls=env.urls, override_labels=["new-tier"]
+    )
     async with serving(app) as url:
         body = await ask(url + "/graphql", "{ accounts { tier status } newAccounts { tier } }")
     # "new-tier" is on: tier comes from the overriding subgraph; status's label stays off.
