@@ -144,9 +144,7 @@ async def run(args: argparse.Namespace) -> OverviewReport:
             registry.tiers.update(dict.fromkeys(Tier, base))
             fallback = {t.value.lower(): f"{base}/tiers/{t.value.lower()}/graphql" for t in Tier}
             router = KeyRouter(registry, fallback)
-            gateway = create_gateway_app(
-                sdl, router=router, timeout=120, verifier=users.verifier
-            )
+            gateway = create_gateway_app(sdl, router=router, timeout=120, verifier=users.verifier)
             async with (
                 serving(gateway) as front,
                 httpx.AsyncClient(timeout=120, auth=users) as client,
