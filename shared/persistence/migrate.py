@@ -24,7 +24,7 @@ from shared.persistence.roles import ensure_roles, login_role, node_role
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 PLACEHOLDER = "__xinfang_node__"
-BATCH = 20  # new schemas per transaction (each takes ~40 locks; the lock table is shared)
+BATCH = 8  # new schemas per transaction (each takes ~100 locks; the lock table is shared)
 PARALLEL = 3  # transactions at once (DDL on separate schemas does not contend much)
 
 

@@ -7,6 +7,7 @@ whole subtree's schemas counts."""
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -15,10 +16,12 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shared.access import NodeCredential
 from shared.casework import FixedClock
 from shared.divisions import is_in_subtree, parent_code, tier_of
 from shared.figures import FIGURE_COUNTS
 from shared.messaging.messages import Message, MessageKind
+from shared.messaging.relay import MESSAGE_PURPOSE
 from shared.persistence.migrate import migrate_nodes, schema_for
 from tests.conftest import (
     CITY,
@@ -316,7 +319,9 @@ async def test_an_older_report_applied_late_does_not_overwrite_a_newer_one(
             },
             created_at=clock.now(),
         )
-        answer = await net.http.post(net.registry.messages_url(CITY), json=message.to_json())
+        sent = json.dumps(message.to_json()).encode()
+        signed = NodeCredential.from_env().headers(MESSAGE_PURPOSE, quiet_child, CITY, sent)
+        answer = await net.http.post(net.registry.messages_url(CITY), content=sent, headers=signed)
         status: str = answer.json()["status"]
         return status
 
