@@ -20,18 +20,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
-    FieldNode,
     FragmentDefinitionNode,
-    FragmentSpreadNode,
-    InlineFragmentNode,
     OperationDefinitionNode,
     OperationType,
-    SelectionSetNode,
     value_from_ast_untyped,
 )
 
 from shared.access import FORBIDDEN, read_refusal, write_refusal
 from shared.auth import Principal
+from shared.graphql.service_endpoint import root_fields
 from shared.ownership import node_of_key, owner_of
 
 __all__ = ["FORBIDDEN", "Scope"]
@@ -55,7 +52,7 @@ class Scope:
         """One FORBIDDEN error per root field reaching outside the caller's scope."""
         writes = operation.operation is OperationType.MUTATION
         errors: list[Body] = []
-        for field in _root_fields(operation.selection_set, fragments):
+        for field in root_fields(operation.selection_set, fragments):
             name = field.name.value
             if name.startswith("__"):
                 continue
@@ -107,17 +104,3 @@ def _forbidden(message: str, path: list[str] | None, field: str | None, code: st
     if path is not None:
         error["path"] = path
     return error
-
-
-def _root_fields(
-    selection_set: SelectionSetNode, fragments: Mapping[str, FragmentDefinitionNode]
-) -> list[FieldNode]:
-    out: list[FieldNode] = []
-    for node in selection_set.selections:
-        if isinstance(node, FieldNode):
-            out.append(node)
-        elif isinstance(node, InlineFragmentNode):
-            out.extend(_root_fields(node.selection_set, fragments))
-        elif isinstance(node, FragmentSpreadNode) and node.name.value in fragments:
-            out.extend(_root_fields(fragments[node.name.value].selection_set, fragments))
-    return out

@@ -45,7 +45,7 @@ from shared.graphql.context import NodeContext
 from shared.ownership import owner_of
 from shared.service import TierService
 
-__all__ = ["NODE_NOT_FOUND", "NODE_REQUIRED", "ServiceEndpoint"]
+__all__ = ["NODE_NOT_FOUND", "NODE_REQUIRED", "ServiceEndpoint", "root_fields"]
 
 NODE_NOT_FOUND = "NODE_NOT_FOUND"
 NODE_REQUIRED = "NODE_REQUIRED"
@@ -104,7 +104,7 @@ class ServiceEndpoint:
         operation = get_operation_ast(document, name)
         if operation is None:
             return _refuse(400, "OPERATION_RESOLUTION_FAILURE", "no single operation to run")
-        fields = _root_fields(operation.selection_set, _fragments(document))
+        fields = root_fields(operation.selection_set, _fragments(document))
         needing_node = [
             f
             for f in fields
@@ -209,17 +209,19 @@ def _fragments(document: Any) -> dict[str, FragmentDefinitionNode]:
     return {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
 
 
-def _root_fields(
+def root_fields(
     selection_set: SelectionSetNode, fragments: Mapping[str, FragmentDefinitionNode]
 ) -> list[FieldNode]:
+    """The fields a selection set selects at its own level, through fragments (the gateway's
+    scope check reads root fields the same way)."""
     out: list[FieldNode] = []
     for node in selection_set.selections:
         if isinstance(node, FieldNode):
             out.append(node)
         elif isinstance(node, InlineFragmentNode):
-            out.extend(_root_fields(node.selection_set, fragments))
+            out.extend(root_fields(node.selection_set, fragments))
         elif isinstance(node, FragmentSpreadNode) and node.name.value in fragments:
-            out.extend(_root_fields(fragments[node.name.value].selection_set, fragments))
+            out.extend(root_fields(fragments[node.name.value].selection_set, fragments))
     return out
 
 
