@@ -390,7 +390,7 @@ def test_random_walks_reach_deep_statuses_and_most_actions() -> None:
             actions.update(e.command.action for e in self.events)
 
     Probe.TestCase.settings = settings(
-        max_examples=150, stateful_step_count=30, deadline=None, database=None, derandomize=True
+        max_examples=300, stateful_step_count=30, deadline=None, database=None, derandomize=True
     )
     Probe.TestCase().runTest()
     deep = {CaseStatus.REVIEWED, CaseStatus.UNDER_FINAL_REVIEW, CaseStatus.CLOSED}
