@@ -257,7 +257,7 @@ def main(argv: Sequence[str]) -> int:
     try:
         report = asyncio.run(run(args))
     except (RuntimeError, httpx.HTTPError, OSError) as error:
-        print(f"xinfang bench: failed: {error}", file=sys.stderr)
+        print(f"xinfang bench: failed: {type(error).__name__}: {error}", file=sys.stderr)
         return 1
     print(table(report))
     return 0

@@ -28,7 +28,11 @@ async def serving(app: ASGIApp, *, start_timeout: float = 30.0) -> AsyncIterator
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.bind((HOST, 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
+    # Idle keep-alive connections stay open: the bench pauses between phases (waiting for the
+    # relay), and a client reusing a connection the server is just closing fails the run.
+    config = uvicorn.Config(
+        app, log_level="warning", access_log=False, lifespan="on", timeout_keep_alive=600
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]), name="bench-server")
     try:
