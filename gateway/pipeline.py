@@ -32,7 +32,17 @@ from graphql.execution.values import get_variable_values
 from gateway.access import Scope
 from gateway.execution import PlanExecutor
 from gateway.fetch import SubgraphFetcher
+from gateway.limits import (
+    QUERY_TOO_COSTLY,
+    QUERY_TOO_LARGE,
+    QueryLimits,
+    estimate_cost,
+    limit_error,
+    shape_refusals,
+)
+from gateway.limits import prepare as prepare_limits
 from gateway.operation import OperationError, select_operation
+from gateway.persisted import PersistedQueries, PersistedQueryError
 from gateway.planner import PlanningError, QueryPlanner
 from gateway.supergraph import Supergraph
 from shared.telemetry import stage_span
@@ -62,6 +72,8 @@ class Gateway:
         fetcher: SubgraphFetcher,
         *,
         document_cache_size: int = 1024,
+        limits: QueryLimits | None = None,
+        persisted: PersistedQueries | None = None,
     ) -> None:
         self.supergraph = supergraph
         self.schema = supergraph.api_schema
@@ -70,6 +82,9 @@ class Gateway:
         self.executor = PlanExecutor(self.schema, fetcher)
         self._documents: OrderedDict[str, _Parsed] = OrderedDict()
         self._document_cache_size = document_cache_size
+        self.limits = limits if limits is not None else QueryLimits()
+        prepare_limits()
+        self.persisted = persisted if persisted is not None else PersistedQueries()
 
     async def handle(
         self,
@@ -79,10 +94,14 @@ class Gateway:
         allow_mutations: bool = True,
         scope: Scope | None = None,
     ) -> GatewayResponse:
-        if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
+        if not isinstance(payload, dict):
             return _request_error(
                 400, "BAD_REQUEST", "A JSON body with a 'query' string is required."
             )
+        try:
+            query = self.persisted.resolve(payload, scope.principal if scope else None)
+        except PersistedQueryError as error:
+            return _request_error(400, error.code, error.message)
         variables = payload.get("variables") or {}
         operation_name = payload.get("operationName")
         if not isinstance(variables, dict) or not (
@@ -93,7 +112,7 @@ class Gateway:
             )
 
         with stage_span("validate"):
-            parsed = self._parse_and_validate(payload["query"])
+            parsed = self._parse_and_validate(query)
         if parsed.document is None or parsed.errors:
             return GatewayResponse(400, {"errors": list(parsed.errors)})
         document = parsed.document
@@ -109,15 +128,29 @@ class Gateway:
         coerced = get_variable_values(self.schema, operation.variable_definitions or (), variables)
         if isinstance(coerced, list):
             return GatewayResponse(400, {"errors": [_coded(e, "BAD_USER_INPUT") for e in coerced]})
+        fragments = {
+            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+        }
         if scope is not None:
-            fragments = {
-                d.name.value: d
-                for d in document.definitions
-                if isinstance(d, FragmentDefinitionNode)
-            }
             refused = scope.refusals(operation, fragments, coerced.coerced)
             if refused:
                 return GatewayResponse(200, {"data": None, "errors": refused})
+        refused = shape_refusals(operation, fragments, self.limits)
+        if not refused:
+            cost = estimate_cost(self.schema, operation, fragments, coerced.coerced, self.limits)
+            if cost > self.limits.max_cost:
+                refused = [
+                    limit_error(
+                        QUERY_TOO_COSTLY,
+                        f"The operation's estimated cost is {cost:,}; at most "
+                        f"{self.limits.max_cost:,} is allowed (each object counts, lists "
+                        "multiply, each jurisdiction is a node: ask fewer, or fewer at once).",
+                        limit=self.limits.max_cost,
+                        actual=cost,
+                    )
+                ]
+        if refused:
+            return GatewayResponse(400, {"errors": refused})
 
         try:
             with stage_span("plan"):
@@ -143,9 +176,17 @@ class Gateway:
             self._documents.move_to_end(digest)
             return cached
         try:
-            document = parse(query)
+            document = parse(query, max_tokens=self.limits.max_tokens)
         except GraphQLSyntaxError as exc:
-            parsed = _Parsed(None, digest, (_coded(exc, "GRAPHQL_PARSE_FAILED"),))
+            if exc.message.endswith("tokens. Parsing aborted."):
+                too_large = limit_error(
+                    QUERY_TOO_LARGE,
+                    f"The document has more than {self.limits.max_tokens:,} tokens.",
+                    limit=self.limits.max_tokens,
+                )
+                parsed = _Parsed(None, digest, (too_large,))
+            else:
+                parsed = _Parsed(None, digest, (_coded(exc, "GRAPHQL_PARSE_FAILED"),))
         else:
             errors = validate(self.schema, document)
             coded = tuple(_coded(e, "GRAPHQL_VALIDATION_FAILED") for e in errors)

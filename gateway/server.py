@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -32,7 +33,10 @@ from strawberry.http.ides import get_graphql_ide_html
 from gateway.access import Scope
 from gateway.dashboard import dashboard_routes
 from gateway.fetch import Router, StaticRouter, SubgraphFetcher
+from gateway.limits import QueryLimits
+from gateway.persisted import PersistedQueries
 from gateway.pipeline import Gateway
+from gateway.ratelimit import RateLimit, RateLimiter, rate_limited_body
 from gateway.supergraph import load_supergraph
 from shared.auth import AuthError, TokenVerifier, bearer_token
 from shared.telemetry import configure_tracing, instrument_app
@@ -54,6 +58,9 @@ def create_gateway_app(
     override_labels: Sequence[str] = (),
     retries: int = 2,
     deduplicate: bool = True,
+    limits: QueryLimits | None = None,
+    persisted: PersistedQueries | None = None,
+    rate_limit: RateLimit | None = None,
 ) -> Starlette:
     """A Starlette app serving the supergraph.
 
@@ -70,6 +77,7 @@ def create_gateway_app(
     chosen_router: Router = router or StaticRouter(urls)
     forwarded = tuple(h.lower() for h in forwarded_headers)
     holder: dict[str, Gateway] = {}
+    limiter = RateLimiter(rate_limit) if rate_limit is not None else None
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -80,7 +88,7 @@ def create_gateway_app(
             retries=retries,
             deduplicate=deduplicate,
         )
-        holder["gateway"] = Gateway(supergraph, fetcher)
+        holder["gateway"] = Gateway(supergraph, fetcher, limits=limits, persisted=persisted)
         app.state.gateway = holder["gateway"]
         try:
             yield
@@ -92,7 +100,7 @@ def create_gateway_app(
         gateway = holder.get("gateway")
         if gateway is None:
             return _not_ready()
-        scope = await _scope(verifier, request)
+        scope = await _scope(verifier, request, limiter)
         if isinstance(scope, Response):
             return scope
         payload = _json_body(await request.body())
@@ -106,7 +114,7 @@ def create_gateway_app(
         gateway = holder.get("gateway")
         if gateway is None:
             return _not_ready()
-        scope = await _scope(verifier, request)
+        scope = await _scope(verifier, request, limiter)
         if isinstance(scope, Response):
             return scope
         params = request.query_params
@@ -114,11 +122,12 @@ def create_gateway_app(
             "query": params.get("query"),
             "operationName": params.get("operationName"),
         }
-        if params.get("variables"):
-            try:
-                payload["variables"] = json.loads(params["variables"])
-            except json.JSONDecodeError:
-                payload["variables"] = "invalid"
+        for name in ("variables", "extensions"):
+            if params.get(name):
+                try:
+                    payload[name] = json.loads(params[name])
+                except json.JSONDecodeError:
+                    payload[name] = "invalid"
         return await _answer(
             gateway, payload, request, forwarded, allow_mutations=False, scope=scope
         )
@@ -165,9 +174,11 @@ async def _answer(
     return Response(content, status_code=result.status, media_type="application/json")
 
 
-async def _scope(verifier: TokenVerifier | None, request: Request) -> Scope | Response | None:
+async def _scope(
+    verifier: TokenVerifier | None, request: Request, limiter: RateLimiter | None
+) -> Scope | Response | None:
     """The caller's scope; a 401 (503 when the keys cannot be had) when there is no valid
-    token; None without a verifier."""
+    token, a 429 when the caller has spent their requests; None without a verifier."""
     if verifier is None:
         return None
     try:
@@ -177,6 +188,9 @@ async def _scope(verifier: TokenVerifier | None, request: Request) -> Scope | Re
         if error.code != "UNAUTHENTICATED":
             return JSONResponse(body, status_code=503)
         return JSONResponse(body, status_code=401, headers={"www-authenticate": "Bearer"})
+    if limiter is not None and (wait := limiter.take(principal.subject)) is not None:
+        headers = {"retry-after": str(max(1, math.ceil(wait)))}
+        return JSONResponse(rate_limited_body(wait), status_code=429, headers=headers)
     return Scope(principal)
 
 
@@ -248,6 +262,21 @@ def forwarded_headers(extra: Sequence[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
+def policy_from_env() -> dict[str, Any]:
+    """``create_gateway_app``'s ``limits``, ``persisted`` and ``rate_limit`` as the environment
+    sets them (``XINFANG_MAX_*``, ``XINFANG_PERSISTED_QUERIES``, ``XINFANG_ALLOW_LIST``,
+    ``XINFANG_ADHOC_ROLES``, ``XINFANG_RATE_LIMIT``, ``XINFANG_RATE_BURST``; README). A bad
+    value stops the start with its name: SystemExit."""
+    try:
+        return {
+            "limits": QueryLimits.from_env(),
+            "persisted": PersistedQueries.from_env(),
+            "rate_limit": RateLimit.from_env(),
+        }
+    except ValueError as error:
+        raise SystemExit(f"xinfang gateway: {error}") from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     import uvicorn
 
@@ -272,6 +301,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         router=router,
         forwarded_headers=forwarded_headers(args.forward_headers),
         deduplicate=args.deduplicate,
+        **policy_from_env(),
     )
     print(f"gateway: http://{args.host}:{args.port}/graphql", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="info")

@@ -197,7 +197,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     import uvicorn
 
     from gateway.routing import KeyRouter
-    from gateway.server import create_gateway_app
+    from gateway.server import create_gateway_app, policy_from_env
     from gateway.supergraph import load_supergraph
     from shared import local_platform as platform
 
@@ -238,7 +238,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         configure_tracing("xinfang-gateway")
         router = KeyRouter(registry, {**load_supergraph(sdl).subgraph_urls(), **fallback})
         front = platform.create_front_app(
-            create_gateway_app(sdl, verifier=users, router=router, timeout=GATEWAY_TIMEOUT),
+            create_gateway_app(
+                sdl,
+                verifier=users,
+                router=router,
+                timeout=GATEWAY_TIMEOUT,
+                **policy_from_env(),
+            ),
             registry,
             processes,
         )
@@ -385,6 +391,12 @@ def cmd_gateway(args: argparse.Namespace) -> int:
     return gateway_main(args.rest)
 
 
+def cmd_persisted_queries(args: argparse.Namespace) -> int:
+    from gateway.persisted import main as persisted_main
+
+    return persisted_main(args.rest)
+
+
 def cmd_token(args: argparse.Namespace) -> int:
     from shared.auth import AuthSettings, Role, SigningKey
 
@@ -494,6 +506,12 @@ def build_parser() -> argparse.ArgumentParser:
     gateway.add_argument("rest", nargs=argparse.REMAINDER)
     gateway.set_defaults(handler=cmd_gateway)
 
+    persisted = sub.add_parser(
+        "persisted-queries",
+        help="write a persisted-query manifest of .graphql files (the gateway's allow list)",
+    )
+    persisted.add_argument("rest", nargs=argparse.REMAINDER)
+    persisted.set_defaults(handler=cmd_persisted_queries)
     token = sub.add_parser(
         "token",
         help="mint a JWT from the local demo key (made under .data/keys/ on first use)",

@@ -181,6 +181,24 @@ async def test_a_province_wide_query_adds_up_every_node_of_yunnan(province: Prov
     assert sizes == [16, 128, 1461]
 
 
+async def test_the_default_limits_refuse_every_case_of_every_township_before_any_fetch(
+    province: Province,
+) -> None:
+    """The sweep above (every node's figures) keeps the default limits; one asking each
+    township's cases costs a thousand times more and is refused whole, no node asked."""
+    sweep = """{ jurisdiction(code: "53") { children { children { children {
+      cases(first: 50) { edges { node { id summary events { action at } } } } } } } } }"""
+    async with shards(province) as shard:
+        response = await shard.gateway.post("/graphql", json={"query": sweep})
+        county_calls = shard.county.requests
+    assert response.status_code == 400
+    [error] = response.json()["errors"]
+    assert error["extensions"]["code"] == "QUERY_TOO_COSTLY"
+    assert error["extensions"]["actual"] > 10 * error["extensions"]["limit"]
+    assert province.main.requests == []
+    assert county_calls == []
+
+
 async def test_a_county_stopped_mid_query_leaves_partial_data_naming_it(
     province: Province,
 ) -> None:
