@@ -77,7 +77,9 @@ class PlanExecutor:
         run.data.update(initial_data or {})
         if plan.node is not None:
             await run.node(plan.node)
-        return shape_response(plan, self.schema, run.data, run.errors, coerced_variables)
+        return shape_response(
+            plan, self.schema, run.data, run.errors, coerced_variables, covered=run.covered
+        )
 
 
 class _Run:
@@ -98,6 +100,9 @@ class _Run:
         self.scope = scope
         self.data: dict[str, Any] = {}
         self.errors: list[GraphQLErrorDict] = []
+        # Root fields a fetch failed for with errors naming no path (a validation error of
+        # the whole fetch): those errors are theirs, so nulling them adds none of its own.
+        self.covered: list[list[str | int]] = []
 
     async def node(self, node: PlanNode) -> None:
         if isinstance(node, SequenceNode):
@@ -127,6 +132,8 @@ class _Run:
             return
         if response.data:
             _merge(self.data, response.data)
+        elif any("path" not in e for e in response.errors):
+            self.covered.extend([key] for key in fetch.response_keys)
         self.errors.extend(_client_error(e, fetch.subgraph) for e in response.errors)
 
     async def entities(self, path: Path, fetch: FetchNode) -> None:
@@ -402,10 +409,13 @@ def shape_response(
     data: Mapping[str, Any],
     errors: list[GraphQLErrorDict],
     variables: Mapping[str, Any],
+    *,
+    covered: Sequence[Sequence[str | int]] = (),
 ) -> dict[str, Any]:
+    """The client's response; ``covered``: paths whose nulling an error already explains."""
     root = schema.get_type(plan.root_type)
     assert isinstance(root, GraphQLObjectType)
-    shaper = _Shaper(schema, variables, errors)
+    shaper = _Shaper(schema, variables, [*errors, *({"path": list(p)} for p in covered)])
     shaped = shaper.object(root, data, plan.operation.selections, None)
     result: dict[str, Any] = {}
     all_errors = _dedupe([*errors, *shaper.null_errors])

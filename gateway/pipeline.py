@@ -44,6 +44,7 @@ from gateway.limits import prepare as prepare_limits
 from gateway.operation import OperationError, select_operation
 from gateway.persisted import PersistedQueries, PersistedQueryError
 from gateway.planner import PlanningError, QueryPlanner
+from gateway.routing import wrong_tier
 from gateway.supergraph import Supergraph
 from shared.telemetry import stage_span
 
@@ -135,6 +136,9 @@ class Gateway:
             refused = scope.refusals(operation, fragments, coerced.coerced)
             if refused:
                 return GatewayResponse(200, {"data": None, "errors": refused})
+        refused = wrong_tier(self.supergraph, operation, fragments, coerced.coerced)
+        if refused:
+            return GatewayResponse(200, {"data": None, "errors": refused})
         refused = shape_refusals(operation, fragments, self.limits)
         if not refused:
             cost = estimate_cost(self.schema, operation, fragments, coerced.coerced, self.limits)

@@ -13,6 +13,11 @@ says which tier service hosts each node. ``KeyRouter``:
 - falls back to the subgraph's static URL for anything that names no node the registry knows.
 
 Per-node timeouts: a batch waits as long as the most patient node in it allows.
+
+``wrong_tier`` refuses, before planning, a root field that names a node of a tier whose
+subgraph does not have the field (``takeFastTrack`` is a township's; a county has no fast
+track): ``WRONG_TIER``, naming the field, the node and the tiers that have it. Without it the
+node would answer a validation error about a schema the caller never saw.
 """
 
 from __future__ import annotations
@@ -21,11 +26,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from graphql import FragmentDefinitionNode, OperationDefinitionNode, value_from_ast_untyped
+
 from gateway.fetch import RootField, RoutedBatch
+from gateway.supergraph import Supergraph, SupergraphError
+from shared.divisions import InvalidDivisionCode, Tier, tier_of
+from shared.graphql.service_endpoint import root_fields
 from shared.ownership import node_of_key, owner_of
 from shared.registry import NodeRegistry
 
-__all__ = ["KeyRouter"]
+__all__ = ["WRONG_TIER", "KeyRouter", "wrong_tier"]
+
+WRONG_TIER = "WRONG_TIER"
+TIER_NAMES = {Tier.PROVINCE: "省级", Tier.CITY: "市级", Tier.COUNTY: "县级", Tier.TOWNSHIP: "乡级"}
 
 NODE_ARGUMENTS = ("code", "id")
 # Root fields answered by the province of the node their argument names, not by that node.
@@ -99,3 +112,53 @@ def _node_named(root_field: RootField) -> str | None:
         if name in arguments:
             return node_of_key(arguments[name])
     return None
+
+
+def wrong_tier(
+    supergraph: Supergraph,
+    operation: OperationDefinitionNode,
+    fragments: Mapping[str, FragmentDefinitionNode],
+    variables: Mapping[str, Any],
+) -> list[dict[str, Any]]:
+    """``WRONG_TIER`` for each root field naming a node whose tier's subgraph lacks it (none
+    unless the supergraph's subgraphs are the four tiers)."""
+    tiers = {tier.value.lower(): tier for tier in Tier}
+    if not set(tiers) <= set(supergraph.subgraphs):
+        return []
+    root = supergraph.api_schema.get_root_type(operation.operation)
+    if root is None:
+        return []
+    errors: list[dict[str, Any]] = []
+    for node in root_fields(operation.selection_set, fragments):
+        name = node.name.value
+        if name.startswith("__"):
+            continue
+        arguments = {
+            a.name.value: value_from_ast_untyped(a.value, dict(variables))
+            for a in node.arguments or ()
+        }
+        code = _node_named(RootField(name, arguments))
+        if code is None:
+            continue
+        try:
+            tier = tier_of(code)
+            resolvable = supergraph.field(root.name, name).resolvable_in
+        except (InvalidDivisionCode, SupergraphError):
+            continue
+        if tier.value.lower() in resolvable:
+            continue
+        having = sorted((tiers[g] for g in resolvable if g in tiers), key=list(Tier).index)
+        errors.append(
+            {
+                "message": f"{name} runs at {'/'.join(t.value.lower() for t in having)} nodes; "
+                f"{code} is a {tier.value.lower()} node ({TIER_NAMES[tier]}).",
+                "path": [node.alias.value if node.alias else name],
+                "extensions": {
+                    "code": WRONG_TIER,
+                    "field": name,
+                    "jurisdiction": code,
+                    "tiers": [t.value for t in having],
+                },
+            }
+        )
+    return errors

@@ -13,6 +13,7 @@ import hmac
 import re
 import unicodedata
 from datetime import date, datetime, timedelta, timezone
+from typing import Any
 
 from shared.divisions import division_tree
 
@@ -21,10 +22,12 @@ __all__ = [
     "ADDRESS_MIN",
     "CATEGORY_MAX",
     "NAME_MAX",
+    "NUL_REFUSED",
     "PERSON_COUNT_MAX",
     "REASON_MAX",
     "SUMMARY_MAX",
     "ValidationFailed",
+    "carries_nul",
     "id_check_char",
     "mask_id_number",
     "mask_name",
@@ -410,3 +413,27 @@ def mask_name(value: str) -> str:
     """张** / 阿***·买**: the first character of each ·-separated part, the rest '*'."""
     parts = value.strip().translate(_MIDDLE_DOT_VARIANTS).split(MIDDLE_DOT)
     return MIDDLE_DOT.join(part[:1] + "*" * (len(part) - 1) for part in parts)
+
+
+_NUL_ESCAPE = re.compile(r"\\u(?:0000|\{0+\})")
+NUL_REFUSED = "text may not contain the NUL character (U+0000)"
+
+
+def carries_nul(query: str | None, variables: Any) -> bool:
+    """Whether a request holds a NUL character anywhere (PostgreSQL text cannot store one, so
+    it would fail deep in a write instead of at the door): in the variables' strings and keys,
+    or in the document, raw or as a ``\\u0000`` / ``\\u{0}`` escape in a string literal."""
+    if query is not None and ("\x00" in query or _NUL_ESCAPE.search(query)):
+        return True
+    stack = [variables]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                return True
+        elif isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return False

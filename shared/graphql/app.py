@@ -44,7 +44,7 @@ from shared.messaging.relay import MESSAGE_PURPOSE
 from shared.registry import NodeRegistry
 from shared.service import TierService
 from shared.telemetry import instrument_app
-from shared.validation import ValidationFailed
+from shared.validation import NUL_REFUSED, ValidationFailed, carries_nul
 
 log = logging.getLogger("xinfang.graphql")
 
@@ -155,6 +155,8 @@ class NodeGraphQL(GraphQL[NodeContext, None]):
             refused = write_refusal(principal, node)
         if refused is not None:
             return refusal_error(ErrorCode.FORBIDDEN, f"node {node}: {refused}")
+        if carries_nul(request_data.query, request_data.variables):
+            return refusal_error(ErrorCode.BAD_USER_INPUT, NUL_REFUSED)
         return None
 
     async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:

@@ -44,6 +44,7 @@ from shared.auth import AuthError, Principal, TokenVerifier, bearer_token
 from shared.graphql.context import NodeContext
 from shared.ownership import owner_of
 from shared.service import TierService
+from shared.validation import NUL_REFUSED, carries_nul
 
 __all__ = ["NODE_NOT_FOUND", "NODE_REQUIRED", "ServiceEndpoint", "root_fields"]
 
@@ -94,6 +95,8 @@ class ServiceEndpoint:
         name = payload.get("operationName")
         if not isinstance(variables, dict) or not (name is None or isinstance(name, str)):
             return _refuse(400, "BAD_REQUEST", "'variables' is an object, 'operationName' a string")
+        if carries_nul(payload["query"], variables):
+            return _refuse(400, "BAD_USER_INPUT", NUL_REFUSED)
         try:
             document = parse(payload["query"])
         except GraphQLSyntaxError as error:
