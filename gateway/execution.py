@@ -125,6 +125,7 @@ class _Run:
             self._variables_for(fetch),
             headers=self.headers,
             retryable=fetch.operation_kind == "query",
+            home=self.scope.principal.jurisdiction if self.scope is not None else None,
         )
         if response.failed:
             for key in fetch.response_keys:

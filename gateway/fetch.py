@@ -84,8 +84,11 @@ class Router(Protocol):
         """The URL of a root (non-entity) fetch to ``subgraph``."""
         ...
 
-    def route_root(self, subgraph: str, root_fields: Sequence[RootField]) -> RoutedBatch:
-        """Where a root fetch goes, given its root fields (``positions`` is empty)."""
+    def route_root(
+        self, subgraph: str, root_fields: Sequence[RootField], home: str | None = None
+    ) -> RoutedBatch:
+        """Where a root fetch goes, given its root fields (``positions`` is empty); ``home``:
+        the caller's own node, where root fields naming no node run (a key router's choice)."""
         ...
 
     def route_entities(
@@ -104,7 +107,9 @@ class StaticRouter:
     def url_for(self, subgraph: str) -> str:
         return self.urls[subgraph]
 
-    def route_root(self, subgraph: str, root_fields: Sequence[RootField]) -> RoutedBatch:
+    def route_root(
+        self, subgraph: str, root_fields: Sequence[RootField], home: str | None = None
+    ) -> RoutedBatch:
         return RoutedBatch(self.urls[subgraph], ())
 
     def route_entities(
@@ -177,11 +182,13 @@ class SubgraphFetcher:
         *,
         headers: Mapping[str, str] | None = None,
         retryable: bool | None = None,
+        home: str | None = None,
     ) -> SubgraphResponse:
-        """A root fetch; ``retryable`` defaults to "not a mutation"."""
+        """A root fetch; ``retryable`` defaults to "not a mutation"; ``home``: the caller's
+        node (the router may send root fields that name none there)."""
         if retryable is None:
             retryable = not query.lstrip().startswith("mutation")
-        batch = self.router.route_root(subgraph, root_fields_of(query, variables))
+        batch = self.router.route_root(subgraph, root_fields_of(query, variables), home)
         response = await self._post(
             subgraph, batch.url, query, variables, headers, retryable=retryable, wait=batch.timeout
         )

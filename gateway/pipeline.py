@@ -44,7 +44,7 @@ from gateway.limits import prepare as prepare_limits
 from gateway.operation import OperationError, select_operation
 from gateway.persisted import PersistedQueries, PersistedQueryError
 from gateway.planner import PlanningError, QueryPlanner
-from gateway.routing import wrong_tier
+from gateway.routing import KeyRouter, wrong_tier
 from gateway.supergraph import Supergraph
 from shared.telemetry import stage_span
 
@@ -136,7 +136,10 @@ class Gateway:
             refused = scope.refusals(operation, fragments, coerced.coerced)
             if refused:
                 return GatewayResponse(200, {"data": None, "errors": refused})
-        refused = wrong_tier(self.supergraph, operation, fragments, coerced.coerced)
+        # Where root fields naming no node run: the caller's node, when routed by key.
+        routed = isinstance(self.fetcher.router, KeyRouter)
+        home = scope.principal.jurisdiction if scope is not None and routed else None
+        refused = wrong_tier(self.supergraph, operation, fragments, coerced.coerced, home)
         if refused:
             return GatewayResponse(200, {"data": None, "errors": refused})
         refused = shape_refusals(operation, fragments, self.limits)

@@ -9,7 +9,9 @@ says which tier service hosts each node. ``KeyRouter``:
   names every node that did not answer;
 - sends a root fetch whose root fields name one node by argument (``code``/``id``) to that
   node's ``/nodes/{code}/graphql``; a root field the province keeps for every node of it
-  (``escalationTrail(caseId)``: docs/adr/0014) names the province of its key;
+  (``escalationTrail(caseId)``: docs/adr/0014) names the province of its key; a root field
+  that names no node (``registerPetition``, ``reviews``, ``openReview(caseId:)``) runs at the
+  caller's own node (their token's jurisdiction), where a handler's writes belong anyway;
 - falls back to the subgraph's static URL for anything that names no node the registry knows.
 
 Per-node timeouts: a batch waits as long as the most patient node in it allows.
@@ -55,8 +57,10 @@ class KeyRouter:
     def url_for(self, subgraph: str) -> str:
         return self.fallback[subgraph]
 
-    def route_root(self, subgraph: str, root_fields: Sequence[RootField]) -> RoutedBatch:
-        nodes = {_node_named(f) for f in root_fields}
+    def route_root(
+        self, subgraph: str, root_fields: Sequence[RootField], home: str | None = None
+    ) -> RoutedBatch:
+        nodes = {_node_named(f) or home for f in root_fields}
         if len(nodes) == 1:
             (code,) = nodes
             if code is not None:
@@ -119,9 +123,11 @@ def wrong_tier(
     operation: OperationDefinitionNode,
     fragments: Mapping[str, FragmentDefinitionNode],
     variables: Mapping[str, Any],
+    home: str | None = None,
 ) -> list[dict[str, Any]]:
-    """``WRONG_TIER`` for each root field naming a node whose tier's subgraph lacks it (none
-    unless the supergraph's subgraphs are the four tiers)."""
+    """``WRONG_TIER`` for each root field naming a node (or, naming none, run at the caller's
+    ``home`` node) whose tier's subgraph lacks it (none unless the supergraph's subgraphs are
+    the four tiers)."""
     tiers = {tier.value.lower(): tier for tier in Tier}
     if not set(tiers) <= set(supergraph.subgraphs):
         return []
@@ -137,7 +143,7 @@ def wrong_tier(
             a.name.value: value_from_ast_untyped(a.value, dict(variables))
             for a in node.arguments or ()
         }
-        code = _node_named(RootField(name, arguments))
+        code = _node_named(RootField(name, arguments)) or home
         if code is None:
             continue
         try:

@@ -41,10 +41,13 @@ from shared.holidays import HolidayCalendar
 from shared.messaging.matter_flows import MATTERS_PURPOSE
 from shared.messaging.messages import Message
 from shared.messaging.relay import MESSAGE_PURPOSE
+from shared.persistence.database import database_unavailable
 from shared.registry import NodeRegistry
 from shared.service import TierService
 from shared.telemetry import instrument_app
 from shared.validation import NUL_REFUSED, ValidationFailed, carries_nul
+
+DATABASE_UNAVAILABLE = "DATABASE_UNAVAILABLE"  # retryable: the server is restarting or away
 
 log = logging.getLogger("xinfang.graphql")
 
@@ -91,6 +94,9 @@ def error_code(error: GraphQLError) -> tuple[str, str, str | None]:
             "this subgraph does not resolve",
             "representations",
         )
+    if database_unavailable(original):
+        log.warning("database unavailable at %s: %s", error.path, original)
+        return DATABASE_UNAVAILABLE, "the database is unavailable: try again shortly", None
     log.error("unexpected error at %s", error.path, exc_info=original)
     return "INTERNAL_SERVER_ERROR", "internal error: the request was not completed", None
 
@@ -374,7 +380,14 @@ def create_service_app(
             mismatch = f"signed by {sender} for {code}, the message is from {message.sender} to "
             mismatch += message.recipient
             return JSONResponse({"status": "forbidden", "detail": mismatch}, status_code=403)
-        receipt, detail = await service.receive(work, message)
+        try:
+            receipt, detail = await service.receive(work, message)
+        except Exception as error:
+            if not database_unavailable(error):
+                raise
+            # Not applied (its transaction rolled back): the sender keeps it and retries.
+            answer = {"status": "unavailable", "code": DATABASE_UNAVAILABLE, "detail": str(error)}
+            return JSONResponse(answer, status_code=503, headers={"retry-after": "1"})
         return JSONResponse({"status": receipt.value, "detail": detail})
 
     async def matters(request: Request) -> Response:

@@ -13,6 +13,40 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from shared.persistence.roles import drop_roles
 
 
+def database_unavailable(error: BaseException) -> bool:
+    """Whether ``error`` (or what caused it) says the server cannot be reached or is going
+    down or coming up: a moment to retry, not a fault of the request. asyncpg's codes: 57P01
+    admin shutdown, 57P02 crash shutdown, 57P03 cannot connect now; 08xxx connection errors."""
+    import asyncpg
+    from sqlalchemy import exc as sa_exc
+
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, sa_exc.DBAPIError) and current.connection_invalidated:
+            return True
+        if isinstance(current, sa_exc.TimeoutError):  # no pooled connection came free in time
+            return True
+        if isinstance(
+            current,
+            asyncpg.exceptions.ConnectionDoesNotExistError
+            | asyncpg.exceptions.CannotConnectNowError
+            | asyncpg.exceptions.AdminShutdownError
+            | asyncpg.exceptions.CrashShutdownError
+            | asyncpg.exceptions.PostgresConnectionError
+            | asyncpg.exceptions.InterfaceError
+            | ConnectionError
+            | OSError,
+        ):
+            return True
+        sqlstate = getattr(current, "sqlstate", None)
+        if isinstance(sqlstate, str) and (sqlstate.startswith("08") or sqlstate.startswith("57P")):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
 def start_embedded_postgres(data_dir: Path) -> str:
     """Start (or join) the embedded server; returns a libpq URL for its ``postgres`` database."""
     data_dir.mkdir(parents=True, exist_ok=True)

@@ -23,7 +23,7 @@ from shared.holidays import default_calendar
 from shared.local_platform import SUPERGRAPH
 from shared.registry import NodeRegistry
 from shared.service import TierService
-from tests.conftest import CITY, COUNTY, OTHER_COUNTY, SECRET, TEST_NODES
+from tests.conftest import CITY, COUNTY, OTHER_COUNTY, SECRET, TEST_NODES, TOWNSHIP
 from tests.gateway.servers import RecordingApp, serving
 from tests.identity import User, suite_verifier
 
@@ -110,6 +110,36 @@ async def test_mutations_are_refused_unless_a_handler_acts_at_its_own_node(
     body = (await gateway.ask(User(COUNTY), accept, id=case_id)).json()
     assert [e["extensions"]["code"] for e in body["errors"]] == ["NOT_FOUND"]
     assert len(gateway.services.requests) == 1
+
+
+async def test_a_root_field_naming_no_node_runs_at_the_callers_own_node(gateway: Gateway) -> None:
+    """``registerPetition`` names no node: through the gateway it runs at the handler's own
+    (its token's jurisdiction), as do node-less lists such as ``reviews``; never elsewhere."""
+    register = """mutation($i: RegisterPetitionInput!) {
+      registerPetition(input: $i, idempotencyKey: "home-routing-1") { id } }"""
+    petition = {
+        "channel": "LETTER",
+        "category": "劳动社保",
+        "summary": "反映欠薪",
+        "issueLocality": TOWNSHIP,
+        "petitionerName": "郑十",
+    }
+    body = (await gateway.ask(User(TOWNSHIP), register, i=petition)).json()
+    assert "errors" not in body, body
+    assert body["data"]["registerPetition"]["id"].startswith(f"{TOWNSHIP}-")
+    assert gateway.services.requests[-1]["query"].lstrip().startswith("mutation")
+    reviews = "{ reviews(first: 5) { id } }"
+    body = (await gateway.ask(COUNTY_LEADER, reviews)).json()
+    assert body == {"data": {"reviews": []}}
+    # A tier's own mutation at a caller's node of another tier: refused, naming the tiers.
+    grid = """mutation { reportGridDispute(input: {gridWorker: "网格员", grid: "一网格",
+      locality: "530102", category: "邻里纠纷", summary: "占道", personCount: 1}) { id } }"""
+    sent = len(gateway.services.requests)
+    body = (await gateway.ask(User(COUNTY), grid)).json()
+    [error] = body["errors"]
+    assert error["extensions"]["code"] == "WRONG_TIER"
+    assert error["extensions"]["tiers"] == ["TOWNSHIP"]
+    assert len(gateway.services.requests) == sent  # refused before any node was asked
 
 
 async def test_an_entity_fetch_climbing_out_of_the_subtree_is_not_sent(gateway: Gateway) -> None:
