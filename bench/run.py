@@ -249,6 +249,10 @@ def main(argv: Sequence[str]) -> int:
         from bench.gateways.run import main as gateways_main
 
         return gateways_main(argv[1:])
+    if argv[:1] == ["load"]:  # `xinfang bench load ...`: dashboard reads and handler writes
+        from bench.load import main as load_main
+
+        return load_main(argv[1:])
     if argv[:1] == ["overview"]:  # `xinfang bench overview ...`: the leaders' province overview
         from bench.overview import main as overview_main
 
