@@ -155,7 +155,9 @@ async def run(args: argparse.Namespace) -> Report:
         registry = NodeRegistry()
         users = BenchUsers()
         # Without the figures refresher: its recounts would be counted as the requests' SQL.
-        app = build_app(engine, nodes, settings, registry, users.verifier, figures=False)
+        app = build_app(
+            engine, nodes, settings, registry, users.verifier, figures=False, alerts=False
+        )
         limits = httpx.Limits(
             max_connections=max(args.concurrency), max_keepalive_connections=max(args.concurrency)
         )

@@ -36,9 +36,10 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 )
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
 from strawberry.types import ExecutionResult
+from strawberry.types.unset import UNSET, UnsetType
 
 from shared.access import NodeCredential, read_refusal, verifier_from_env, write_refusal
-from shared.auth import AuthError, Principal, TokenVerifier, bearer_token
+from shared.auth import AuthError, Principal, TokenVerifier, bearer_token, connection_token
 from shared.casework import CaseWork, Clock, SystemClock
 from shared.divisions import Tier, division_tree
 from shared.errors import DomainError, ErrorCode
@@ -148,18 +149,6 @@ class SubscriptionsOnly(BaseGraphQLTransportWSHandler[NodeContext, None]):
         await super().handle_subscribe(message)
 
 
-def connection_token(params: Any) -> str:
-    """The bearer token a connection_init payload carries (``authorization: Bearer …`` as a
-    header would, or ``token``); AuthError when there is none."""
-    if isinstance(params, dict):
-        for name in ("authorization", "Authorization"):
-            if isinstance(params.get(name), str):
-                return bearer_token(params[name])
-        if isinstance(params.get("token"), str) and params["token"].strip():
-            return str(params["token"]).strip()
-    raise AuthError("sign in: the connection_init payload carries authorization: Bearer <token>")
-
-
 class NodeGraphQL(GraphQL[NodeContext, None]):
     """strawberry's ASGI view, with a context per node, the node's own access check and stable
     error codes. Over a WebSocket (graphql-transport-ws) the token comes in the connection_init
@@ -187,7 +176,7 @@ class NodeGraphQL(GraphQL[NodeContext, None]):
             principal = error
         return node_context(self.service, request, code, principal, response)
 
-    async def on_ws_connect(self, context: NodeContext) -> None:
+    async def on_ws_connect(self, context: NodeContext) -> UnsetType:
         """connection_init: a valid token whose jurisdiction covers this node, else the socket
         is closed with 4403 (graphql-transport-ws's Forbidden)."""
         try:
@@ -201,6 +190,7 @@ class NodeGraphQL(GraphQL[NodeContext, None]):
         context.principal = principal
         context.actor = principal.subject[:200]
         context.extra.pop("auth_error", None)
+        return UNSET  # a bare connection_ack
 
     async def execute_single(
         self,
