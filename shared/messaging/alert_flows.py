@@ -436,16 +436,20 @@ async def converge(
                     raised += len(await case_changed(work, conn, case_id, chosen))
                 raised += len(await evaluate_in(work, conn, work.clock.now(), chosen))
                 messages = await outbox.claim_due(conn, code, work.clock.now(), 1_000_000)
+            by_recipient: dict[str, list[Message]] = {}
             for message in messages:
-                if message.kind is not MessageKind.ALERT or message.recipient not in works:
-                    continue
-                recipient = works[message.recipient]
+                if message.kind is MessageKind.ALERT and message.recipient in works:
+                    by_recipient.setdefault(message.recipient, []).append(message)
+            for recipient_code, batch in by_recipient.items():
+                recipient = works[recipient_code]
+                now = recipient.clock.now()
                 async with recipient.db.begin() as conn:
-                    now = recipient.clock.now()
-                    if await inbox.record(conn, message, now, inbox.APPLIED, None):
-                        await _alert(recipient, conn, message)
+                    for message in batch:
+                        if await inbox.record(conn, message, now, inbox.APPLIED, None):
+                            await _alert(recipient, conn, message)
                 async with work.db.begin() as conn:
-                    await outbox.mark_delivered(conn, message.id, now, "applied at seeding")
+                    for message in batch:
+                        await outbox.mark_delivered(conn, message.id, now, "applied at seeding")
 
     await asyncio.gather(*(one(code) for code in works))
     return raised
