@@ -16,14 +16,17 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.auth import Role
-from shared.casework import CaseWork, FixedClock
+from shared.casework import CaseWork, FixedClock, PetitionInput
 from shared.divisions import Tier
+from shared.holidays import default_calendar
+from shared.lifecycle import Channel
 from shared.messaging import alert_flows
 from shared.messaging.messages import Message, MessageKind, new_message_id
+from shared.persistence import alert_records
 from shared.persistence.alert_records import AlertRecord
 from shared.persistence.migrate import schema_for
 from shared.service import Receipt, TierService
-from tests.conftest import CITY, COUNTY, PROVINCE, TOWNSHIP
+from tests.conftest import CITY, COUNTY, PROVINCE, SECRET, TOWNSHIP
 from tests.county.helpers import PERSON_A
 from tests.identity import User, handler, leader
 from tests.messaging.network import Network, eventually, network
@@ -349,8 +352,6 @@ async def test_acknowledge_and_resolve_at_the_owning_node_only(tree: Network) ->
 
 
 async def stored_payload(net: Network, alert: str) -> dict[str, Any]:
-    from shared.persistence import alert_records
-
     async with work(net, TOWNSHIP).db.connect() as conn:
         record = await alert_records.load(conn, alert)
     assert record is not None
@@ -398,3 +399,51 @@ async def test_pages_of_the_alert_list_follow_each_other(tree: Network) -> None:
             break
         after = page["pageInfo"]["endCursor"]
     assert len(seen) == 5 == len(set(seen))
+
+
+async def test_the_service_evaluates_time_fired_alerts_beside_the_relay(
+    clean_engine: AsyncEngine, clock: FixedClock
+) -> None:
+
+    town = TierService(
+        tier=Tier.TOWNSHIP,
+        engine=clean_engine,
+        calendar=default_calendar(),
+        person_key_secret=SECRET,
+        clock=clock,
+        evaluate_alerts=True,
+        alerts_interval=0.2,
+    )
+    town.host([TOWNSHIP])
+    work_here = town.works[TOWNSHIP]
+    await work_here.register_petition(
+        PetitionInput(
+            channel=Channel.LETTER,
+            category="邻里纠纷",
+            summary="反映邻居占用宅基地通道",
+            issue_locality_code=TOWNSHIP,
+            petitioner_name="王五",
+        ),
+        idempotency_key="alerts-evaluator-1",
+        actor="clerk",
+    )
+    clock.advance(60 * DAY)  # the acceptance deadline long past: nothing was written since
+    async with town.running_relay():
+
+        async def overdue() -> list[AlertRecord]:
+            async with work_here.db.connect() as conn:
+                found = await alert_records.own_alerts(
+                    conn, TOWNSHIP, [alert_flows.AlertKind.OVERDUE], lock=False
+                )
+            return list(found.values())
+
+        [alert] = await eventually(overdue, 10.0)
+    assert alert.severity == "CRITICAL"  # more than 30 days late
+
+
+def test_the_interval_comes_from_the_environment() -> None:
+    assert alert_flows.interval_from_env({}) == 300.0
+    assert alert_flows.interval_from_env({"XINFANG_ALERTS_INTERVAL": "2.5"}) == 2.5
+    for bad in ("soon", "0", "-1"):
+        with pytest.raises(ValueError, match="XINFANG_ALERTS_INTERVAL"):
+            alert_flows.interval_from_env({"XINFANG_ALERTS_INTERVAL": bad})
