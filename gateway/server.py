@@ -151,6 +151,7 @@ def create_gateway_app(
         supergraph.api_schema,
         verifier,
         node_url if callable(node_url) else (lambda code: None),
+        limits=limits if limits is not None else QueryLimits(),
     )
 
     async def graphql_ws(websocket: WebSocket) -> None:

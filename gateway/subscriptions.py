@@ -8,7 +8,8 @@ back. It checks the caller as for queries (ADR 0015), the node checks again:
 - ``connection_init`` must carry a valid token (``{"authorization": "Bearer …"}``), else the
   socket is closed with 4403 (the protocol's Forbidden);
 - each ``subscribe`` is parsed and validated against the supergraph, must be a subscription,
-  and its root fields' node arguments must lie in the caller's subtree (``gateway.access``):
+  keep the request limits' depth and aliases (``gateway.limits``), and its root fields' node
+  arguments must lie in the caller's subtree (``gateway.access``):
   else an ``error`` message with the stable code (``FORBIDDEN``, ``GRAPHQL_VALIDATION_FAILED``,
   ``BAD_USER_INPUT``, ``NOT_FOUND``), and nothing is sent to any node.
 
@@ -42,6 +43,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 from gateway.access import Scope
+from gateway.limits import QueryLimits, shape_refusals
 from shared.auth import AuthError, TokenVerifier, connection_token
 from shared.graphql.service_endpoint import root_fields
 from shared.ownership import node_of_key
@@ -83,6 +85,7 @@ class SubscriptionGateway:
     node_url: Callable[[str], str | None]
     init_timeout: float = 10.0
     forwarded: Mapping[str, str] = field(default_factory=dict)
+    limits: QueryLimits = field(default_factory=QueryLimits)  # depth and aliases, as queries
 
     async def __call__(self, websocket: WebSocket) -> None:
         if PROTOCOL not in websocket.scope.get("subprotocols", []):
@@ -202,7 +205,8 @@ class SubscriptionGateway:
         fragments = {
             d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
         }
-        refusals = scope.refusals(operation, fragments, variables)
+        refusals = shape_refusals(operation, fragments, self.limits)
+        refusals += scope.refusals(operation, fragments, variables)
         if refusals:
             return refusals
         return self._route(operation, fragments, variables)
