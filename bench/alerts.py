@@ -18,12 +18,15 @@ import dataclasses
 import json
 import os
 import platform
+import random
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import httpx
 from sqlalchemy import text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.overview import VARIABLES, Measured, _cases
@@ -32,11 +35,15 @@ from bench.server import StatementCounter, serving
 from bench.timing import Summary
 from gateway.routing import KeyRouter
 from gateway.server import create_gateway_app
+from shared.alerts import Alert, AlertKind, Severity
 from shared.cli import build_app, converge_figures, prepare_database, seed_nodes
-from shared.divisions import Tier, division_tree
+from shared.divisions import Tier, ancestors, division_tree
 from shared.local_platform import SUPERGRAPH
+from shared.persistence.alert_records import AlertRecord
 from shared.persistence.database import describe
 from shared.persistence.migrate import schema_for
+from shared.persistence.repository import NodeDatabase
+from shared.persistence.tables import alerts as alerts_table
 from shared.registry import NodeRegistry
 from shared.settings import PROJECT_ROOT, Settings
 
@@ -71,7 +78,53 @@ def build_parser() -> argparse.ArgumentParser:
         "--cases-per-node", type=int, default=4, help="demo cases for empty nodes (4, as run)"
     )
     parser.add_argument("--database", help="database name (XINFANG_DATABASE, xinfang)")
+    parser.add_argument(
+        "--more-alerts",
+        type=int,
+        default=0,
+        help="also raise this many open alerts spread over the nodes below the province, each "
+        "stored at its node and at every ancestor as its ALERT messages leave it (0); the list "
+        "must stay under 1 s however many a province holds",
+    )
     return parser
+
+
+async def raise_more_alerts(engine: AsyncEngine, province: str, count: int, seed: int = 8) -> int:
+    """``count`` open alerts (kinds and severities drawn at random, keys ``BENCH:{n}``, so a
+    second run adds nothing) at random nodes below ``province``, stored at the node and copied
+    to every ancestor in bulk, the rows an ALERT message would leave (docs/adr/0016)."""
+    rng = random.Random(seed)
+    below = [d.code for d in division_tree().province_nodes(province) if d.code != province]
+    now = datetime.now(UTC)
+    rows: dict[str, list[dict[str, object]]] = {}
+    for n in range(count):
+        origin = rng.choice(below)
+        kind = rng.choice(list(AlertKind))
+        alert = Alert(
+            key=f"BENCH:{n}",
+            kind=kind,
+            severity=rng.choices(list(Severity), weights=(1, 6, 3, 1))[0],
+            node=origin,
+            raised_at=now - timedelta(minutes=rng.randrange(60 * 24 * 30)),
+            summary=f"bench alert {n} ({kind.value})",
+            case_id=f"{origin}-2025-{rng.randrange(1, 999_999):06d}",
+            category=rng.choice(("土地征收", "劳动社保", "城乡建设", "医疗卫生")),
+        )
+        values = AlertRecord.of(alert, now).values()
+        for holder in (origin, *ancestors(origin)):
+            rows.setdefault(holder, []).append(values)
+    inserted = 0
+    for holder, batch in rows.items():
+        async with NodeDatabase(engine, holder).begin() as conn:
+            for start in range(0, len(batch), 2000):
+                done = await conn.execute(
+                    pg_insert(alerts_table)
+                    .values(batch[start : start + 2000])
+                    .on_conflict_do_nothing(index_elements=["origin", "key"])
+                    .returning(alerts_table.c.id)
+                )
+                inserted += len(done.all()) if holder == province else 0
+    return inserted
 
 
 async def _open_alerts(engine: AsyncEngine, province: str) -> int:
@@ -126,6 +179,8 @@ async def run(args: argparse.Namespace) -> AlertsReport:
         )
     else:
         await converge_figures(engine, nodes, settings=settings)  # the alerts too
+    if args.more_alerts > 0:
+        await raise_more_alerts(engine, args.province, args.more_alerts)
     seeded = time.perf_counter() - started
     cases = await _cases(nodes, engine)
     open_alerts = await _open_alerts(engine, args.province)
@@ -201,8 +256,10 @@ def table(report: AlertsReport) -> str:
 
 def main(argv: Sequence[str]) -> int:
     args = build_parser().parse_args(list(argv))
-    if args.runs < 1 or args.warmups < 0:
-        raise SystemExit("xinfang bench alerts: --runs must be at least 1, --warmups >= 0")
+    if args.runs < 1 or args.warmups < 0 or args.more_alerts < 0:
+        raise SystemExit(
+            "xinfang bench alerts: --runs must be at least 1, --warmups and --more-alerts >= 0"
+        )
     report = asyncio.run(run(args))
     print(table(report))
     return 0
