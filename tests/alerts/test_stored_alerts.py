@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shared.alerts import AlertKind
 from shared.auth import Role
 from shared.casework import CaseWork, FixedClock, PetitionInput
 from shared.divisions import Tier
@@ -433,7 +434,7 @@ async def test_the_service_evaluates_time_fired_alerts_beside_the_relay(
         async def overdue() -> list[AlertRecord]:
             async with work_here.db.connect() as conn:
                 found = await alert_records.own_alerts(
-                    conn, TOWNSHIP, [alert_flows.AlertKind.OVERDUE], lock=False
+                    conn, TOWNSHIP, [AlertKind.OVERDUE], lock=False
                 )
             return list(found.values())
 
