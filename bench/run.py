@@ -22,6 +22,7 @@ from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 
 import httpx
+from sqlalchemy import func, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.database import open_database, server_version
@@ -36,6 +37,7 @@ from shared.messaging.messages import MessageKind
 from shared.persistence.database import describe, server_url
 from shared.persistence.migrate import reset_node
 from shared.persistence.repository import NodeDatabase
+from shared.persistence.tables import outbox as outbox_table
 from shared.registry import NodeRegistry
 from shared.settings import Settings
 
@@ -96,11 +98,29 @@ async def relayed(engine: AsyncEngine, code: str, seconds: float = 60.0) -> None
     deadline = loop.time() + seconds
     while loop.time() < deadline:
         async with NodeDatabase(engine, code).connect() as conn:
-            # Not its subtree figures: its city is not served here, they would wait forever.
-            if await outbox.pending_count(conn, except_kinds=[MessageKind.SUBTREE_FIGURES]) == 0:
+            # Not its subtree figures nor its alerts: its city and province are not served
+            # here, they would wait forever.
+            unserved = [MessageKind.SUBTREE_FIGURES, MessageKind.ALERT]
+            if await outbox.pending_count(conn, except_kinds=unserved) == 0:
                 return
         await asyncio.sleep(0.05)
     raise RuntimeError(f"node {code}'s messages were not delivered within {seconds:.0f} s")
+
+
+async def set_aside_unserved(engine: AsyncEngine, code: str) -> int:
+    """Mark ``code``'s ALERT messages delivered: their recipients (its city and province) are
+    not served here, and the relay retrying them would add its statements to the next
+    measurement. Writing them was registration's work, and was measured."""
+    async with NodeDatabase(engine, code).begin() as conn:
+        done = await conn.execute(
+            update(outbox_table)
+            .where(
+                outbox_table.c.delivered_at.is_(None),
+                outbox_table.c.kind == MessageKind.ALERT.value,
+            )
+            .values(delivered_at=func.now(), last_error="not served in the bench")
+        )
+        return int(done.rowcount)
 
 
 class BenchUsers(httpx.Auth):
@@ -185,6 +205,7 @@ async def run(args: argparse.Namespace) -> Report:
                     )
                 )
             await relayed(engine, args.registration_node)  # its messages are registration's work
+            await set_aside_unserved(engine, args.registration_node)
             entities = await measure(
                 client,
                 args.node,
