@@ -34,7 +34,8 @@ from shared.ownership import node_of_key, owner_of
 __all__ = ["FORBIDDEN", "Scope"]
 
 ROUTED_ARGUMENTS = ("code", "id")  # where a root field runs (gateway.routing)
-SCOPED_ARGUMENTS = (*ROUTED_ARGUMENTS, "caseId")  # what a root field reaches
+# What a root field reaches (``jurisdiction``: the node a subscription streams, ADR 0016).
+SCOPED_ARGUMENTS = (*ROUTED_ARGUMENTS, "caseId", "jurisdiction")
 
 Body = dict[str, Any]
 

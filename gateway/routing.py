@@ -57,6 +57,14 @@ class KeyRouter:
     def url_for(self, subgraph: str) -> str:
         return self.fallback[subgraph]
 
+    def node_url(self, code: str) -> str | None:
+        """Node ``code``'s own GraphQL URL (where a subscription streaming it goes), None
+        when the registry knows no such node."""
+        try:
+            return self.registry.graphql_url(code)
+        except (LookupError, ValueError):
+            return None
+
     def route_root(
         self, subgraph: str, root_fields: Sequence[RootField], home: str | None = None
     ) -> RoutedBatch:

@@ -11,6 +11,10 @@ key) ``/graphql`` needs a valid bearer token (HTTP 401, ``UNAUTHENTICATED``, oth
 caller's scope is checked before planning and at every entity fetch (``gateway.access``); only
 ``/health``, ``/ready`` and the dashboard's static shell are open. The token is forwarded to
 the subgraphs, which verify it again.
+
+Subscriptions (graphql-transport-ws over a WebSocket on ``/graphql``) are relayed to the node
+holding the jurisdiction they name (``gateway.subscriptions``, docs/adr/0016): with a key
+router only, since the node registry says where each node is.
 """
 
 from __future__ import annotations
@@ -27,7 +31,8 @@ import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
 from strawberry.http.ides import get_graphql_ide_html
 
 from gateway.access import Scope
@@ -37,6 +42,7 @@ from gateway.limits import QueryLimits
 from gateway.persisted import PersistedQueries
 from gateway.pipeline import Gateway
 from gateway.ratelimit import RateLimit, RateLimiter, rate_limited_body
+from gateway.subscriptions import SubscriptionGateway
 from gateway.supergraph import load_supergraph
 from shared.auth import AuthError, TokenVerifier, bearer_token
 from shared.telemetry import configure_tracing, instrument_app
@@ -140,9 +146,21 @@ def create_gateway_app(
             return PlainTextResponse("ready")
         return PlainTextResponse("not ready", status_code=503)
 
+    node_url = getattr(chosen_router, "node_url", None)
+    subscriptions = SubscriptionGateway(
+        supergraph.api_schema,
+        verifier,
+        node_url if callable(node_url) else (lambda code: None),
+        limits=limits if limits is not None else QueryLimits(),
+    )
+
+    async def graphql_ws(websocket: WebSocket) -> None:
+        await subscriptions(websocket)
+
     app = Starlette(
         routes=[
             Route("/graphql", graphql_post, methods=["POST"]),
+            WebSocketRoute("/graphql", graphql_ws),
             Route("/graphql", graphql_get, methods=["GET"]),
             Route("/health", health, methods=["GET"]),
             Route("/ready", ready, methods=["GET"]),

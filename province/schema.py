@@ -38,6 +38,7 @@ def build_province_schema() -> Schema:
             IssuedSupervisionMutations,
             ProvinceMutations,
         ],
+        publish_subscription=True,  # the one subgraph declaring alertRaised (docs/adr/0016)
     )
 
 

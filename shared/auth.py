@@ -45,6 +45,7 @@ __all__ = [
     "StaticKeys",
     "TokenVerifier",
     "bearer_token",
+    "connection_token",
 ]
 
 ALGORITHMS = ("RS256", "ES256")
@@ -273,6 +274,18 @@ def bearer_token(authorization: str | None) -> str:
     if scheme.lower() != "bearer" or not token.strip():
         raise AuthError("the Authorization header must be 'Bearer <token>'")
     return token.strip()
+
+
+def connection_token(params: Any) -> str:
+    """The bearer token a connection_init payload carries (``authorization: Bearer …`` as a
+    header would, or ``token``); AuthError when there is none."""
+    if isinstance(params, dict):
+        for name in ("authorization", "Authorization"):
+            if isinstance(params.get(name), str):
+                return bearer_token(params[name])
+        if isinstance(params.get("token"), str) and params["token"].strip():
+            return str(params["token"]).strip()
+    raise AuthError("sign in: the connection_init payload carries authorization: Bearer <token>")
 
 
 @dataclass(frozen=True)

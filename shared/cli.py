@@ -25,7 +25,7 @@ from shared.casework import CaseWork, FixedClock, SystemClock
 from shared.divisions import Tier, division_tree, tier_of
 from shared.graphql.app import create_service_app
 from shared.holidays import HolidayCalendar, default_calendar
-from shared.messaging import figures_flows
+from shared.messaging import alert_flows, figures_flows
 from shared.persistence.database import create_engine, describe, ensure_database, server_url
 from shared.persistence.migrate import migrate_nodes
 from shared.persistence.province import Progress, Seeded, seed_nodes_bulk
@@ -115,7 +115,8 @@ async def seed_counts(
 
 async def converge_figures(engine: AsyncEngine, nodes: Sequence[str], *, settings: Settings) -> int:
     """Every node's subtree figures computed bottom-up and reported up as delivered, so that
-    the figures are right from the first read (docs/adr/0013)."""
+    the figures are right from the first read (docs/adr/0013); then every node's alerts
+    evaluated and copied to its ancestors the same way (docs/adr/0016)."""
     started = time.perf_counter()
     calendar = load_calendar(settings)
     clock = SystemClock()
@@ -130,6 +131,14 @@ async def converge_figures(engine: AsyncEngine, nodes: Sequence[str], *, setting
     }
     applied = await figures_flows.converge(works)
     log.info("figures of %d nodes converged in %.1fs", len(nodes), time.perf_counter() - started)
+    started = time.perf_counter()
+    raised = await alert_flows.converge(works)
+    log.info(
+        "%d alerts raised at %d nodes and reported up in %.1fs",
+        raised,
+        len(nodes),
+        time.perf_counter() - started,
+    )
     return applied
 
 
@@ -167,10 +176,12 @@ def build_app(
     *,
     relay: bool = True,
     figures: bool = True,
+    alerts: bool = True,
 ) -> Starlette:
     """One process serving every given node, each with its tier's schema (users' tokens
     checked by ``verifier``, by default the one the environment names; ``figures``: with the
-    refresher that reports the subtree figures up, docs/adr/0013)."""
+    refresher that reports the subtree figures up, docs/adr/0013; ``alerts``: with the
+    periodic alert evaluation, docs/adr/0016)."""
     calendar = load_calendar(settings)
     parts: list[tuple[TierService, Schema]] = []
     for tier in Tier:
@@ -185,6 +196,7 @@ def build_app(
             person_key_secret=settings.person_key_secret,
             registry=registry,
             refresh_figures=figures,
+            evaluate_alerts=alerts,
         )
         service.host(hosted)
         parts.append((service, module.schema))

@@ -21,10 +21,12 @@ from shared.divisions import Division, Tier, division_tree
 from shared.errors import DomainError
 from shared.holidays import HolidayCalendar
 from shared.matters import MatterEntry, MatterIndex, province_of
-from shared.messaging import dispatch, inbox, matter_flows
+from shared.messaging import alert_flows, dispatch, inbox, matter_flows
+from shared.messaging.alert_flows import AlertsEvaluator
 from shared.messaging.figures_flows import FiguresRefresher, interval_from_env
 from shared.messaging.messages import Message
 from shared.messaging.relay import Relay
+from shared.persistence.alert_listener import AlertListener
 from shared.persistence.repository import NodeDatabase
 from shared.registry import NodeRegistry
 from shared.telemetry import message_span
@@ -53,6 +55,13 @@ class TierService:
     figures: FiguresRefresher | None = None  # subtree figures reported up, while running
     figures_interval: float = field(default_factory=interval_from_env)  # seconds
     refresh_figures: bool = True  # False: no refresher beside the relay (benchmarks of writes)
+    alerts: AlertsEvaluator | None = None  # time-fired alerts evaluated, while running
+    alerts_interval: float = field(default_factory=alert_flows.interval_from_env)  # seconds
+    # Periodic evaluation beside the relay (docs/adr/0016); the event kinds are raised in the
+    # writes' own transactions either way. Off by default: ``xinfang run`` and the tier
+    # service command turn it on, tests that need it say so.
+    evaluate_alerts: bool = False
+    _alert_listener: AlertListener | None = None
     # Signs this service's requests to other nodes (messages, the matter index).
     credential: NodeCredential = field(default_factory=NodeCredential.from_env)
 
@@ -73,6 +82,18 @@ class TierService:
             )
             work.matter_index = self._matter_index(work)
             self.works[code] = work
+
+    @property
+    def alert_listener(self) -> AlertListener:
+        """alertRaised's source for the nodes hosted here (listens from the first subscriber)."""
+        if self._alert_listener is None:
+            self._alert_listener = AlertListener(self.engine)
+        return self._alert_listener
+
+    async def close_alert_listener(self) -> None:
+        listener, self._alert_listener = self._alert_listener, None
+        if listener is not None:
+            await listener.close()
 
     def _matter_index(self, work: CaseWork) -> MatterIndex:
         province = province_of(work.code)
@@ -100,6 +121,8 @@ class TierService:
             self.relay.wake(code)
         if self.figures is not None:
             self.figures.dirty(code)
+        if self.alerts is not None:
+            self.alerts.dirty(code)
 
     def _report_sent(self, code: str) -> None:
         if self.relay is not None:
@@ -154,6 +177,13 @@ class TierService:
                 tasks.append(
                     asyncio.create_task(self.figures.run(), name=f"figures-{self.tier.value}")
                 )
+            if self.evaluate_alerts:
+                self.alerts = AlertsEvaluator(
+                    self.works, sent=self._report_sent, interval=self.alerts_interval
+                )
+                tasks.append(
+                    asyncio.create_task(self.alerts.run(), name=f"alerts-{self.tier.value}")
+                )
             try:
                 yield self.relay
             finally:
@@ -164,4 +194,5 @@ class TierService:
                         await task
                 self.relay = None
                 self.figures = None
+                self.alerts = None
                 self.http = None

@@ -23,15 +23,23 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.federation import Schema
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
 from strawberry.types import ExecutionResult
+from strawberry.types.unset import UNSET, UnsetType
 
 from shared.access import NodeCredential, read_refusal, verifier_from_env, write_refusal
-from shared.auth import AuthError, Principal, TokenVerifier, bearer_token
+from shared.auth import AuthError, Principal, TokenVerifier, bearer_token, connection_token
 from shared.casework import CaseWork, Clock, SystemClock
 from shared.divisions import Tier, division_tree
 from shared.errors import DomainError, ErrorCode
@@ -110,22 +118,79 @@ def refusal_error(code: ErrorCode, message: str) -> GraphQLError:
     return GraphQLError(message, original_error=DomainError(code, message))
 
 
+class SubscriptionsOnly(BaseGraphQLTransportWSHandler[NodeContext, None]):
+    """graphql-transport-ws for subscriptions only: a query or mutation sent over a WebSocket
+    is refused (``BAD_USER_INPUT``), so the HTTP path's checks (a mutation by the node's own
+    handler only) are the only way to write."""
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        payload = message.get("payload") or {}
+        try:
+            document = parse(str(payload.get("query") or ""))
+            operation = get_operation_ast(document, payload.get("operationName"))
+        except GraphQLSyntaxError:  # strawberry reports it
+            await super().handle_subscribe(message)
+            return
+        if operation is not None and operation.operation is not OperationType.SUBSCRIPTION:
+            await self.send_message(
+                {
+                    "id": message["id"],
+                    "type": "error",
+                    "payload": [
+                        {
+                            "message": "over a WebSocket, only subscriptions; send queries and "
+                            "mutations over HTTP",
+                            "extensions": {"code": ErrorCode.BAD_USER_INPUT.value},
+                        }
+                    ],
+                }
+            )
+            return
+        await super().handle_subscribe(message)
+
+
 class NodeGraphQL(GraphQL[NodeContext, None]):
     """strawberry's ASGI view, with a context per node, the node's own access check and stable
-    error codes."""
+    error codes. Over a WebSocket (graphql-transport-ws) the token comes in the connection_init
+    payload and is checked there; the subscription checks the scope again."""
+
+    graphql_transport_ws_handler_class = SubscriptionsOnly
 
     def __init__(self, schema: Schema, service: TierService, verifier: TokenVerifier) -> None:
-        super().__init__(schema, graphql_ide="graphiql")
+        super().__init__(
+            schema,
+            graphql_ide="graphiql",
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+        )
         self.service = service
         self.verifier = verifier
 
     async def get_context(self, request: Any, response: Any) -> NodeContext:
         code = request.path_params["code"]
+        if isinstance(request, WebSocket):  # the token comes with connection_init
+            pending = AuthError("sign in: connection_init carries the token")
+            return node_context(self.service, request, code, pending, response)
         try:
             principal: Principal | AuthError = await authenticate(self.verifier, request)
         except AuthError as error:
             principal = error
         return node_context(self.service, request, code, principal, response)
+
+    async def on_ws_connect(self, context: NodeContext) -> UnsetType:
+        """connection_init: a valid token whose jurisdiction covers this node, else the socket
+        is closed with 4403 (graphql-transport-ws's Forbidden)."""
+        try:
+            principal = await self.verifier.verify(connection_token(context.connection_params))
+        except AuthError as error:
+            raise ConnectionRejectionError(
+                {"code": error.code, "message": error.message}
+            ) from error
+        if read_refusal(principal, context.node.code) is not None:
+            raise ConnectionRejectionError({"code": ErrorCode.FORBIDDEN.value})
+        context.principal = principal
+        context.actor = principal.subject[:200]
+        context.extra.pop("auth_error", None)
+        return UNSET  # a bare connection_ack
 
     async def execute_single(
         self,
@@ -204,7 +269,7 @@ def _is_mutation(request_data: GraphQLRequestData) -> bool:
 
 def node_context(
     service: TierService,
-    request: Request,
+    request: Request | WebSocket,
     code: str,
     principal: Principal | AuthError,
     response: Any = None,
@@ -224,6 +289,7 @@ def node_context(
         actor=known.subject[:200] if known is not None else "",
         principal=known,
         extra={} if known is not None else {"auth_error": principal},
+        alerts=service.alert_listener,
     )
 
 
@@ -243,6 +309,9 @@ class NodeRoute:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         code = scope["path_params"]["code"]
         view = self.view_for(code)
+        if view is None and scope["type"] == "websocket":
+            await WebSocket(scope, receive, send).close(code=4404, reason=f"no node {code}")
+            return
         if view is None:
             response = JSONResponse(
                 {
@@ -422,6 +491,8 @@ def create_service_app(
                 for service in services:
                     await stack.enter_async_context(service.running_relay())
             yield
+        for service in services:
+            await service.close_alert_listener()
         if on_shutdown_dispose:
             for engine in engines:
                 await engine.dispose()
@@ -429,6 +500,7 @@ def create_service_app(
     app = Starlette(
         routes=[
             Route("/nodes/{code}/graphql", router, methods=["GET", "POST"]),
+            WebSocketRoute("/nodes/{code}/graphql", router),
             Route("/tiers/{tier}/graphql", tier_graphql, methods=["POST"]),
             Route("/nodes/{code}/messages", messages, methods=["POST"]),
             Route("/nodes/{code}/matters", matters, methods=["POST"]),

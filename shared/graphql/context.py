@@ -8,12 +8,14 @@ from typing import Any
 
 from aiodataloader import DataLoader
 from starlette.requests import Request
+from starlette.websockets import WebSocket
 
 from shared.auth import Principal
 from shared.casework import CaseWork
 from shared.divisions import Division
 from shared.lifecycle import Deadline, Event
 from shared.persistence import repository
+from shared.persistence.alert_listener import AlertListener
 from shared.persistence.links import CaseLink, links_of
 from shared.persistence.repository import CaseRecord, NodeDatabase
 
@@ -65,7 +67,7 @@ class CaseLoaders:
 
 @dataclass
 class NodeContext:
-    request: Request
+    request: Request | WebSocket
     response: Any
     node: Division
     work: CaseWork
@@ -73,6 +75,8 @@ class NodeContext:
     actor: str  # the token's subject: who is recorded as acting
     principal: Principal | None = None  # None only when the request is refused before running
     extra: dict[str, Any] = field(default_factory=dict)
+    alerts: AlertListener | None = None  # alertRaised's source: the service's NOTIFY listener
+    connection_params: dict[str, Any] | None = None  # a WebSocket's connection_init payload
 
     @property
     def db(self) -> NodeDatabase:

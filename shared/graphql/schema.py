@@ -15,6 +15,7 @@ from strawberry.types.base import StrawberryObjectDefinition
 
 from shared.casework import PetitionInput, Representative, parse_case_id
 from shared.errors import DomainError, bad_input
+from shared.graphql.alerts import AlertMutations, AlertSubscriptions
 from shared.graphql.types import (
     Case,
     CaseConnection,
@@ -271,21 +272,57 @@ class NodeSchema(Schema):
 
 
 def build_schema(
-    queries: Iterable[type], mutations: Iterable[type], extra_types: Iterable[type] = ()
+    queries: Iterable[type],
+    mutations: Iterable[type],
+    extra_types: Iterable[type] = (),
+    subscriptions: Iterable[type] = (AlertSubscriptions,),
+    *,
+    publish_subscription: bool = False,
 ) -> Schema:
-    """A tier's Federation v2 schema from its query and mutation mixins."""
+    """A tier's Federation v2 schema from its query, mutation and subscription mixins. Every
+    tier manages its own alerts (``AlertMutations``) and streams them (``alertRaised``).
+
+    Federation composes a root ``Subscription`` field from one subgraph only (it cannot be
+    ``@shareable``), so only the tier with ``publish_subscription`` prints it in its SDL; the
+    others serve it all the same (the gateway relays a subscription to the node holding the
+    jurisdiction, whatever its tier: docs/adr/0016)."""
     query = strawberry.type(type("Query", tuple(queries), {}))
-    mutation = strawberry.type(type("Mutation", tuple(mutations), {}))
+    mutation = strawberry.type(type("Mutation", (*mutations, AlertMutations), {}))
+    chosen = tuple(subscriptions)
+    subscription = strawberry.type(type("Subscription", chosen, {})) if chosen else None
     schema = NodeSchema(
         query=query,
         mutation=mutation,
+        subscription=subscription,
         types=[Case, Jurisdiction, *extra_types],
         extensions=[ParserCache, ValidationCache],
         # The newest version the ecosystem's composer and @apollo/gateway both read.
         federation_version="2.9",
     )
     share_every_object_type(schema)
+    if subscription is not None and not publish_subscription:
+        hide_subscription(schema)
     return schema
+
+
+def hide_subscription(schema: Schema) -> None:
+    """Leave ``Subscription`` out of the SDL the schema prints (``_service { sdl }`` and
+    ``as_str``), keeping it in the executable schema."""
+    sdl = without_subscription(Schema.as_str(schema))
+    service = schema._schema.type_map["_Service"]
+    service.fields["sdl"].resolve = lambda *_: sdl  # type: ignore[attr-defined]
+    schema.as_str = lambda: sdl  # type: ignore[method-assign]
+
+
+def without_subscription(sdl: str) -> str:
+    blocks = sdl.split("\n\n")
+    kept = [b for b in blocks if not _subscription_block(b)]
+    return "\n\n".join(kept).replace("  subscription: Subscription\n", "")
+
+
+def _subscription_block(block: str) -> bool:
+    lines = [ln for ln in block.splitlines() if not ln.startswith(("  ", '"""')) and ln.strip()]
+    return any(ln.startswith("type Subscription") for ln in lines)
 
 
 def share_every_object_type(schema: Schema) -> None:
@@ -301,6 +338,8 @@ def share_every_object_type(schema: Schema) -> None:
         if not isinstance(definition, StrawberryObjectDefinition):
             continue
         if definition.is_input or definition.is_interface:
+            continue
+        if definition.name == "Subscription":  # a root subscription field cannot be shared
             continue
         directives = list(definition.directives or ())
         if not any(isinstance(d, Shareable) for d in directives):

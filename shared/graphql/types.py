@@ -10,10 +10,12 @@ from strawberry import Info
 from strawberry.types.nodes import SelectedField
 
 from shared import figures
+from shared.alerts import AlertKind, AlertState, Severity
 from shared.deadlines import LIMITS, Bound, DeadlineKind
 from shared.divisions import Division, Tier, division_tree
 from shared.errors import DomainError, ErrorCode, bad_input
 from shared.figures import FlowKind
+from shared.graphql.alerts import AlertConnection, AlertCounts, alert_counts_of, alerts_of
 from shared.graphql.context import NodeContext
 from shared.graphql.node_owned import NodeOwned
 from shared.lifecycle import (
@@ -335,6 +337,39 @@ class Jurisdiction:
         async with ctx.db.connect() as conn:
             rows = await figures_records.top_categories(conn, day_from, day_to, first)
         return [CategoryCount(category=c, count=n) for c, n in rows]
+
+    @strawberry.field(
+        description="The alerts of this node's whole subtree (its own and those reported up to "
+        "it by every node below: docs/adr/0016), newest first; open and acknowledged ones "
+        "unless states says otherwise.",
+        directives=[NodeOwned()],
+    )
+    async def alerts(
+        self,
+        info: NodeInfo,
+        kinds: list[AlertKind] | None = None,
+        min_severity: Severity | None = None,
+        states: list[AlertState] | None = None,
+        first: int = 50,
+        after: str | None = None,
+    ) -> AlertConnection | None:
+        ctx = _own_node(info, self.code)
+        return await alerts_of(ctx, kinds, min_severity, states, first, after)
+
+    @strawberry.field(
+        description="The subtree's alerts counted by severity and kind, and rolled up by "
+        "child jurisdiction (open and acknowledged ones unless states says otherwise).",
+        directives=[NodeOwned()],
+    )
+    async def alert_counts(
+        self,
+        info: NodeInfo,
+        kinds: list[AlertKind] | None = None,
+        min_severity: Severity | None = None,
+        states: list[AlertState] | None = None,
+    ) -> AlertCounts | None:
+        ctx = _own_node(info, self.code)
+        return await alert_counts_of(ctx, kinds, min_severity, states)
 
     @strawberry.field(description="This node's cases, newest first.", directives=[NodeOwned()])
     async def cases(

@@ -28,6 +28,7 @@ class MessageKind(StrEnum):
     STATISTICS_REPORT = "STATISTICS_REPORT"  # a node's figures for a period → the province
     TRAIL_NOTICE = "TRAIL_NOTICE"  # any node → province: one step of a petition's trail
     SUBTREE_FIGURES = "SUBTREE_FIGURES"  # a node's subtree figures per day → its parent
+    ALERT = "ALERT"  # an alert raised or changed at a node → every ancestor (newest wins)
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,10 @@ from sqlalchemy import (
     Integer,
     MetaData,
     PrimaryKeyConstraint,
+    SmallInteger,
     Table,
     Text,
+    UniqueConstraint,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -503,3 +505,32 @@ figures_senders = Table(  # each child's newest report applied here
     Column("reported_at", DateTime(timezone=True), nullable=False),
     Column("message_id", Text, nullable=False),
 )
+
+# -- alerts (migration 0010, docs/adr/0016) ---------------------------------------------------
+
+alerts = Table(  # raised here (origin = this node) and reported up from the subtree
+    "alerts",
+    metadata,
+    Column("id", Text, primary_key=True),  # {origin}-A-{digest of the key}: routed to its owner
+    Column("origin", Text, nullable=False),
+    Column("key", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("severity", Text, nullable=False),
+    Column("severity_rank", SmallInteger, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("case_id", Text),
+    Column("category", Text),
+    Column("locality", Text),
+    Column("detail", Text, nullable=False),
+    Column("due", DateTime(timezone=True)),
+    Column("raised_at", DateTime(timezone=True), nullable=False),
+    Column("acknowledged_by", Text),
+    Column("acknowledged_at", DateTime(timezone=True)),
+    Column("resolved_by", Text),
+    Column("resolved_at", DateTime(timezone=True)),
+    Column("version", BigInteger, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("origin", "key", name="alerts_origin_key"),
+)
+Index("alerts_raised", alerts.c.raised_at.desc(), alerts.c.id.desc())
+Index("alerts_state_rank", alerts.c.state, alerts.c.severity_rank)

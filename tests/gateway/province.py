@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from shared.casework import CaseWork, FixedClock
 from shared.divisions import division_tree
 from shared.holidays import default_calendar
-from shared.messaging import figures_flows
+from shared.messaging import alert_flows, figures_flows
 from shared.persistence import migrate, roles
 from shared.persistence.database import _admin, create_engine, drop_database, ensure_database
 from shared.persistence.migrate import migrate_nodes, new_node_script, schema_for
@@ -27,7 +27,9 @@ from shared.persistence.repository import NodeDatabase
 
 PROVINCE = "53"
 CASES_PER_NODE = 3
-DATA_PLAN = f"v4 seeded with trails, figures, {CASES_PER_NODE} cases per node, seed 0, 2025-06-01"
+DATA_PLAN = (
+    f"v5 seeded with trails, figures, alerts, {CASES_PER_NODE} cases per node, seed 0, 2025-06-01"
+)
 NOW = datetime(2025, 6, 1, 2, 0, tzinfo=UTC)
 SECRET = b"test-person-key-secret-0123456789"
 PREFIX = f"xinfang_test_province{PROVINCE}_"
@@ -84,7 +86,8 @@ async def _complete(server: str, name: str) -> bool:
 async def _build(engine: AsyncEngine) -> None:
     """As ``xinfang seed`` would: every node's cases with the records they leave at other
     nodes (reviews held one tier up, supervision orders at both ends), then the subtree
-    figures converged bottom-up (docs/adr/0013), right from the first read."""
+    figures converged bottom-up (docs/adr/0013), right from the first read, and every node's
+    alerts raised and copied to its ancestors (docs/adr/0016)."""
     codes = province_nodes()
     await migrate_nodes(engine, codes)
     calendar = default_calendar()
@@ -103,6 +106,7 @@ async def _build(engine: AsyncEngine) -> None:
         for code in codes
     }
     await figures_flows.converge(works)
+    await alert_flows.converge(works)
 
 
 async def _drop_older_builds(server: str, keep: str) -> None:
