@@ -44,7 +44,13 @@ FIGURE_COUNTS: tuple[str, ...] = (
     "first_petition_reply_days_sum",  # the SUM of the days, so that it adds up
     "supervision_orders_open",
     "supervision_orders_overdue",
+    # 12345 hotline (docs/hotline.md): tickets received and not converted, by the day received
+    # (never in event_count), and petitions converted from tickets, by the day registered (a
+    # part of event_count, not an addition to it): each matter is counted once.
+    "hotline_tickets",
+    "hotline_converted",
 )
+HOTLINE_COUNTS = ("hotline_tickets", "hotline_converted")  # added by migration 0011
 REPLY_DAYS_SUM = "first_petition_reply_days_sum"
 DAYS_PRECISION = 6  # decimals kept of a sum of days: sums compare equal however they were added
 
