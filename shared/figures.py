@@ -180,7 +180,10 @@ class SubtreeReport:
             extra = set(row) - set(FIGURE_COUNTS) - {"day"}
             if extra:
                 raise ValueError(f"unknown counts {sorted(extra)}")
-            days[date.fromisoformat(str(row["day"]))] = {n: float(row[n]) for n in FIGURE_COUNTS}
+            # A child that does not run migration 0011 yet reports no hotline counts: zero.
+            days[date.fromisoformat(str(row["day"]))] = {
+                n: float(row.get(n, 0.0) if n in HOTLINE_COUNTS else row[n]) for n in FIGURE_COUNTS
+            }
         categories = {
             (date.fromisoformat(str(day)), str(category)): int(n)
             for day, category, n in payload["categories"]

@@ -1,17 +1,19 @@
 """The 12345 ticket format (docs/hotline.md): JSON, JSON Lines and CSV read to the same
-tickets, and every fault of a row is reported with its row, field and stable code."""
+tickets, and every fault of a row is reported with its row, field and stable code. And the
+two hotline counts in the figures reported up."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
 
 from shared.errors import DomainError, ErrorCode
+from shared.figures import HOTLINE_COUNTS, Figures, SubtreeReport, zero_counts
 from shared.hotline import (
     FIELDS,
     MAX_ROWS,
@@ -180,3 +182,14 @@ def test_the_content_hash_ignores_only_the_state() -> None:
         now=NOW,
     ).tickets
     assert a.content_hash() == b.content_hash() != c.content_hash()
+
+
+def test_a_report_from_a_node_without_the_hotline_counts_reads_them_as_zero() -> None:
+    day = date(2025, 3, 3)
+    counts = {**zero_counts(), "event_count": 2.0, "hotline_tickets": 5.0}
+    report = SubtreeReport(1, NOW, Figures(days={day: counts}))
+    payload = report.to_payload()
+    assert SubtreeReport.from_payload(payload) == report
+    older = {k: v for k, v in payload["days"][0].items() if k not in HOTLINE_COUNTS}
+    read = SubtreeReport.from_payload({**payload, "days": [older]})
+    assert read.figures.days[day] == {**counts, "hotline_tickets": 0.0}
