@@ -1,4 +1,4 @@
-"""Issue 8, item 4: 10,000 12345 tickets imported over two cities of Yunnan (253 nodes of every
+"""Issue 8, item 4: 10,000 12345 tickets imported over two cities of Yunnan (252 nodes of every
 tier, real tier services over HTTP, the gateway in front), some flagged and converted, leave
 the volume figures without double counting:
 
@@ -159,7 +159,7 @@ async def tree(engine: AsyncEngine) -> AsyncIterator[AsyncEngine]:
     await migrate_nodes(engine, NODES)
     await empty_tree(engine)
     yield engine
-    await empty_tree(engine)  # 253 nodes of data need not outlive the test
+    await empty_tree(engine)  # 252 nodes of data need not outlive the test
 
 
 async def gateway_client(net: Network, stack: AsyncExitStack) -> httpx.AsyncClient:
