@@ -391,11 +391,13 @@ async def import_hotline(
     convert: bool = False,
     actor: str = "xinfang hotline import",
     province: str | None = None,
+    converge: bool = True,
 ) -> ImportReport:
     """Import a 12345 file: each ticket at the node its division names, one transaction per
     node (``shared.roles.hotline.import_tickets``), then the figures of those nodes and their
     ancestors converged, as after seeding (docs/adr/0013), so the volume figures are right at
-    once. ``province``: refuse tickets of another province (``WRONG_NODE``)."""
+    once (``converge=False``: leave them to the services' refreshers). ``province``: refuse
+    tickets of another province (``WRONG_NODE``)."""
     clock = SystemClock()
     parsed = parse(data, fmt, now=clock.now())
     by_node: dict[str, ParsedFile] = {}
@@ -426,7 +428,8 @@ async def import_hotline(
                 person_key_secret=settings.person_key_secret,
             )
             report.add(await import_tickets(work, part, actor=actor, convert=convert))
-        await converge_figures(engine, nodes, settings=settings)
+        if converge:
+            await converge_figures(engine, nodes, settings=settings)
     report.duplicate_rows.sort()
     return report
 
