@@ -41,6 +41,7 @@ from shared.cli import import_hotline
 from shared.divisions import division_tree
 from shared.holidays import default_calendar
 from shared.hotline import FIELDS, TicketFormat
+from shared.persistence.database import create_engine
 from shared.persistence.migrate import migrate_nodes, schema_for
 from shared.persistence.province import seed_nodes_bulk
 from shared.settings import Settings
@@ -155,11 +156,17 @@ async def empty_tree(engine: AsyncEngine) -> None:
 
 
 @pytest.fixture
-async def tree(engine: AsyncEngine) -> AsyncIterator[AsyncEngine]:
-    await migrate_nodes(engine, NODES)
-    await empty_tree(engine)
-    yield engine
-    await empty_tree(engine)  # 252 nodes of data need not outlive the test
+async def tree(engine: AsyncEngine, database_server: str) -> AsyncIterator[AsyncEngine]:
+    """The suite's database, through an engine of this test's own (its pool is not the one
+    the other tests share: 252 nodes' services and the imports check out many connections)."""
+    own = create_engine(database_server, str(engine.url.database), pool_size=10)
+    try:
+        await migrate_nodes(own, NODES)
+        await empty_tree(own)
+        yield own
+        await empty_tree(own)  # 252 nodes of data need not outlive the test
+    finally:
+        await own.dispose()
 
 
 async def gateway_client(net: Network, stack: AsyncExitStack) -> httpx.AsyncClient:
