@@ -8,7 +8,7 @@ its bulk-loaded cases between runs; the registration node is emptied at every ru
 ``xinfang bench gateways ...`` is the gateway side by side (bench/gateways/run.py);
 ``xinfang bench overview ...`` the leaders' province overview on the demo data
 (bench/overview.py); ``xinfang bench alerts ...`` the province's alert list over all nodes
-(bench/alerts.py).
+(bench/alerts.py); ``xinfang bench hotline ...`` importing a 12345 export (bench/hotline.py).
 """
 
 from __future__ import annotations
@@ -277,6 +277,10 @@ def main(argv: Sequence[str]) -> int:
         from bench.load import main as load_main
 
         return load_main(argv[1:])
+    if argv[:1] == ["hotline"]:  # `xinfang bench hotline ...`: importing a 12345 export
+        from bench.hotline import main as hotline_main
+
+        return hotline_main(argv[1:])
     if argv[:1] == ["overview"]:  # `xinfang bench overview ...`: the leaders' province overview
         from bench.overview import main as overview_main
 

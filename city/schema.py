@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from strawberry.federation import Schema
 
+from shared.graphql.hotline import HotlineMutations
 from shared.graphql.reviews import ReviewMutations, ReviewQueries
 from shared.graphql.schema import CaseMutations, CaseQueries, build_schema
 from shared.graphql.statistics_reports import StatisticsReportMutations
@@ -29,6 +30,7 @@ def build_city_schema() -> Schema:
             ReceivedSupervisionMutations,
             IssuedSupervisionMutations,
             StatisticsReportMutations,
+            HotlineMutations,
         ],
     )
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from strawberry.federation import Schema
 
 from county.roles import CountyMutations, CountyQueries
+from shared.graphql.hotline import HotlineMutations
 from shared.graphql.reviews import ReviewMutations, ReviewQueries
 from shared.graphql.schema import CaseMutations, CaseQueries, build_schema
 from shared.graphql.statistics_reports import StatisticsReportMutations
@@ -38,6 +39,7 @@ def build_county_schema() -> Schema:
             IssuedSupervisionMutations,
             StatisticsReportMutations,
             CountyMutations,
+            HotlineMutations,
         ],
     )
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from strawberry.federation import Schema
 
 from province.roles import ProvinceMutations, ProvinceQueries
+from shared.graphql.hotline import HotlineMutations
 from shared.graphql.reviews import ReviewMutations, ReviewQueries
 from shared.graphql.schema import CaseMutations, CaseQueries, build_schema
 from shared.graphql.supervision import (
@@ -37,6 +38,7 @@ def build_province_schema() -> Schema:
             ReceivedSupervisionMutations,
             IssuedSupervisionMutations,
             ProvinceMutations,
+            HotlineMutations,
         ],
         publish_subscription=True,  # the one subgraph declaring alertRaised (docs/adr/0016)
     )

@@ -301,6 +301,24 @@ class CaseWork:
             ),
         )
 
+    async def register_direct_in(
+        self, conn: AsyncConnection, petition: PetitionInput, *, actor: str
+    ) -> str:
+        """Register a petition received here inside the caller's transaction (12345 tickets
+        converted as a batch is imported): validated as ``register_petition`` validates; no
+        idempotency key (the caller's own record, the ticket, makes it idempotent) and no
+        look-up in the province's index first (a matter with a person key is checked when
+        its notice arrives there)."""
+        petition = self._validated(petition)
+        return await self.register_in(
+            conn,
+            petition,
+            idempotency_key=None,
+            request_hash=_request_hash(petition),
+            actor=actor,
+            intake=Intake(direct=True, remote=None),
+        )
+
     async def register_in(
         self,
         conn: AsyncConnection,

@@ -1,4 +1,5 @@
-"""The ``xinfang`` command. Subcommands grow with the platform: run, seed, verify, bench."""
+"""The ``xinfang`` command. Subcommands grow with the platform: run, seed, verify, hotline,
+bench."""
 
 from __future__ import annotations
 
@@ -22,15 +23,17 @@ from strawberry.federation import Schema
 from shared.access import verifier_from_env
 from shared.auth import TokenVerifier
 from shared.casework import CaseWork, FixedClock, SystemClock
-from shared.divisions import Tier, division_tree, tier_of
+from shared.divisions import Tier, ancestors, division_tree, tier_of
 from shared.graphql.app import create_service_app
 from shared.holidays import HolidayCalendar, default_calendar
+from shared.hotline import ParsedFile, RowCode, RowError, TicketFormat, format_for, parse
 from shared.messaging import alert_flows, figures_flows
 from shared.persistence.database import create_engine, describe, ensure_database, server_url
 from shared.persistence.migrate import migrate_nodes
 from shared.persistence.province import Progress, Seeded, seed_nodes_bulk
 from shared.persistence.repository import NodeDatabase, verify_log
 from shared.registry import NodeRegistry
+from shared.roles.hotline import ImportReport, import_tickets
 from shared.seed import plan_node, spread, write_planned
 from shared.service import TierService
 from shared.settings import Settings
@@ -391,6 +394,115 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 1 if bad else 0
 
 
+async def import_hotline(
+    engine: AsyncEngine,
+    data: str | bytes,
+    fmt: TicketFormat,
+    *,
+    settings: Settings,
+    convert: bool = False,
+    actor: str = "xinfang hotline import",
+    province: str | None = None,
+    converge: bool = True,
+) -> ImportReport:
+    """Import a 12345 file: each ticket at the node its division names, one transaction per
+    node (``shared.roles.hotline.import_tickets``), then the figures of those nodes and their
+    ancestors converged, as after seeding (docs/adr/0013), so the volume figures are right at
+    once (``converge=False``: leave them to the services' refreshers). ``province``: refuse
+    tickets of another province (``WRONG_NODE``)."""
+    clock = SystemClock()
+    parsed = parse(data, fmt, now=clock.now())
+    by_node: dict[str, ParsedFile] = {}
+    report = ImportReport(rows=parsed.rows, errors=list(parsed.errors))
+    for row, ticket in parsed.tickets:
+        code = ticket.division_code
+        if province is not None and not code.startswith(province):
+            report.errors.append(
+                RowError(
+                    row,
+                    ticket.ticket_number,
+                    RowCode.WRONG_NODE,
+                    "divisionCode",
+                    f"division {code} is not in province {province}",
+                )
+            )
+            continue
+        by_node.setdefault(code, ParsedFile()).tickets.append((row, ticket))
+    if by_node:
+        nodes = sorted({a for code in by_node for a in (*ancestors(code), code)})
+        await migrate_nodes(engine, nodes)
+        calendar = load_calendar(settings)
+        for code, part in sorted(by_node.items()):
+            work = CaseWork(
+                NodeDatabase(engine, code),
+                calendar=calendar,
+                clock=clock,
+                person_key_secret=settings.person_key_secret,
+            )
+            report.add(await import_tickets(work, part, actor=actor, convert=convert))
+        if converge:
+            await converge_figures(engine, nodes, settings=settings)
+    report.duplicate_rows.sort()
+    return report
+
+
+def hotline_summary(report: ImportReport, limit: int = 50) -> str:
+    """The command's report: the counts, then the rejected rows (row, code, field, why)."""
+    lines = [
+        f"{report.rows} rows: {report.imported} imported, {report.duplicates} duplicates "
+        f"({report.updated} with a new state), {report.rejected} rejected, "
+        f"{len(report.converted)} converted to petitions"
+    ]
+    if report.duplicate_rows:
+        shown = ", ".join(str(r) for r in report.duplicate_rows[:limit])
+        more = " …" if len(report.duplicate_rows) > limit else ""
+        lines.append(f"duplicate rows: {shown}{more}")
+    errors = sorted(report.errors, key=lambda e: e.row)
+    for error in errors[:limit]:
+        where = f" {error.field}" if error.field else ""
+        lines.append(f"  row {error.row}: {error.code.value}{where}: {error.message}")
+    if len(errors) > limit:
+        lines.append(f"  … and {len(errors) - limit} more faults")
+    return "\n".join(lines)
+
+
+def cmd_hotline(args: argparse.Namespace) -> int:
+    """``xinfang hotline import FILE``: exit 0 when every row was imported or a duplicate, 1
+    when some were rejected (the others are imported), 2 when the file could not be read."""
+    from shared.errors import DomainError
+
+    settings = Settings.from_env()
+    path = Path(args.file)
+    try:
+        fmt = format_for(path.name, args.format)
+        data = path.read_bytes()
+    except (OSError, DomainError) as error:
+        print(f"xinfang hotline import: {getattr(error, 'message', error)}", file=sys.stderr)
+        return 2
+
+    async def run() -> ImportReport:
+        _, engine = await prepare_database(settings, [])
+        try:
+            return await import_hotline(
+                engine,
+                data,
+                fmt,
+                settings=settings,
+                convert=args.convert,
+                province=args.province,
+            )
+        finally:
+            await engine.dispose()
+
+    try:
+        report = asyncio.run(run())
+    except DomainError as error:
+        print(f"xinfang hotline import: {error.message}", file=sys.stderr)
+        return 2
+    print(hotline_summary(report))
+    return 1 if report.errors else 0
+
+
 def cmd_compose(args: argparse.Namespace) -> int:
     from gateway.compose import main as compose_main
 
@@ -507,6 +619,30 @@ def build_parser() -> argparse.ArgumentParser:
     verify = sub.add_parser("verify", help="replay every event log and compare with the cases")
     node_options(verify)
     verify.set_defaults(handler=cmd_verify)
+
+    hotline = sub.add_parser("hotline", help="12345 hotline tickets (docs/hotline.md)")
+    hotline_sub = hotline.add_subparsers(dest="hotline_command", required=True)
+    hotline_import = hotline_sub.add_parser(
+        "import",
+        help="import a file of 12345 tickets, each at its division's node (idempotent)",
+        description="Import 12345 tickets (JSON, JSON Lines or CSV, docs/hotline.md) into the "
+        "database: each at the node of its division, one transaction per node; a ticket number "
+        "already imported is a duplicate. Prints the counts imported / duplicates / rejected "
+        "and each rejected row with its code.",
+    )
+    hotline_import.add_argument("file")
+    hotline_import.add_argument(
+        "--format", choices=["json", "csv"], help="default: by the extension (.csv: csv)"
+    )
+    hotline_import.add_argument(
+        "--convert",
+        action="store_true",
+        help="also convert the tickets flagged isPetition into petitions",
+    )
+    hotline_import.add_argument(
+        "--province", default=DEFAULT_PROVINCE, help="refuse tickets of other provinces"
+    )
+    hotline_import.set_defaults(handler=cmd_hotline)
 
     compose = sub.add_parser(
         "compose", help="write each tier's SDL and compose the supergraph (--check: verify)"

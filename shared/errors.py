@@ -20,6 +20,7 @@ class ErrorCode(StrEnum):
     CASE_NOT_FOUND = "CASE_NOT_FOUND"  # the trail index never heard of the case
     UNAUTHENTICATED = "UNAUTHENTICATED"  # no valid token (shared.auth)
     FORBIDDEN = "FORBIDDEN"  # a valid token, outside its scope (shared.access)
+    ALREADY_CONVERTED = "ALREADY_CONVERTED"  # a 12345 ticket already became a petition
 
 
 class DomainError(Exception):

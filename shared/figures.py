@@ -44,7 +44,13 @@ FIGURE_COUNTS: tuple[str, ...] = (
     "first_petition_reply_days_sum",  # the SUM of the days, so that it adds up
     "supervision_orders_open",
     "supervision_orders_overdue",
+    # 12345 hotline (docs/hotline.md): tickets received and not converted, by the day received
+    # (never in event_count), and petitions converted from tickets, by the day registered (a
+    # part of event_count, not an addition to it): each matter is counted once.
+    "hotline_tickets",
+    "hotline_converted",
 )
+HOTLINE_COUNTS = ("hotline_tickets", "hotline_converted")  # added by migration 0011
 REPLY_DAYS_SUM = "first_petition_reply_days_sum"
 DAYS_PRECISION = 6  # decimals kept of a sum of days: sums compare equal however they were added
 
@@ -174,7 +180,10 @@ class SubtreeReport:
             extra = set(row) - set(FIGURE_COUNTS) - {"day"}
             if extra:
                 raise ValueError(f"unknown counts {sorted(extra)}")
-            days[date.fromisoformat(str(row["day"]))] = {n: float(row[n]) for n in FIGURE_COUNTS}
+            # A child that does not run migration 0011 yet reports no hotline counts: zero.
+            days[date.fromisoformat(str(row["day"]))] = {
+                n: float(row.get(n, 0.0) if n in HOTLINE_COUNTS else row[n]) for n in FIGURE_COUNTS
+            }
         categories = {
             (date.fromisoformat(str(day)), str(category)): int(n)
             for day, category, n in payload["categories"]

@@ -32,6 +32,8 @@ class StatsCounts:
     first_petition_reply_days: float  # average, registration to reply
     supervision_orders_open: int  # supervision orders received about cases here, not replied yet
     supervision_orders_overdue: int  # of those, past their reply date
+    hotline_tickets: int = 0  # 12345 tickets received here, not converted: not in event_count
+    hotline_converted: int = 0  # petitions converted from 12345 tickets: part of event_count
 
 
 def rate(numerator: int, denominator: int) -> float | None:
@@ -59,6 +61,8 @@ class Stats:
     first_petition_reply_days: float | None
     supervision_orders_open: int
     supervision_orders_overdue: int
+    hotline_tickets: int
+    hotline_converted: int
     as_of: datetime
 
 
@@ -82,5 +86,7 @@ def stats_from_counts(counts: StatsCounts, as_of: datetime) -> Stats:
         ),
         supervision_orders_open=counts.supervision_orders_open,
         supervision_orders_overdue=counts.supervision_orders_overdue,
+        hotline_tickets=counts.hotline_tickets,
+        hotline_converted=counts.hotline_converted,
         as_of=as_of,
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from strawberry.federation import Schema
 
+from shared.graphql.hotline import HotlineMutations
 from shared.graphql.schema import CaseMutations, CaseQueries, build_schema
 from shared.graphql.statistics_reports import StatisticsReportMutations
 from shared.graphql.supervision import ReceivedSupervisionMutations, ReceivedSupervisionQueries
@@ -18,7 +19,13 @@ from township.roles import TownshipMutations, TownshipQueries
 def build_township_schema() -> Schema:
     return build_schema(
         [CaseQueries, ReceivedSupervisionQueries, TownshipQueries],
-        [CaseMutations, ReceivedSupervisionMutations, StatisticsReportMutations, TownshipMutations],
+        [
+            CaseMutations,
+            ReceivedSupervisionMutations,
+            StatisticsReportMutations,
+            TownshipMutations,
+            HotlineMutations,
+        ],
     )
 
 

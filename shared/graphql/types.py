@@ -40,6 +40,11 @@ from shared.trail import TrailRole
 from shared.validation import mask_id_number, mask_name, mask_phone
 
 if TYPE_CHECKING:
+    from shared.graphql.hotline import (
+        HotlineTicket,
+        HotlineTicketConnection,
+        HotlineTicketFilter,
+    )
     from shared.graphql.reviews import Review
     from shared.graphql.supervision import SupervisionOrder
 
@@ -191,6 +196,14 @@ class Stats:
     )
     supervision_orders_overdue: int = strawberry.field(
         description="Of those, past the date the reply was due"
+    )
+    hotline_tickets: int = strawberry.field(
+        description="12345 hotline tickets received in the period and not converted to a "
+        "petition: their own figure, never in eventCount (docs/hotline.md)"
+    )
+    hotline_converted: int = strawberry.field(
+        description="Petitions registered in the period by converting a 12345 ticket: a part "
+        "of eventCount (the ticket is then no longer counted in hotlineTickets)"
     )
     as_of: datetime = strawberry.field(
         description="When the figures were counted (subtree figures: the oldest contribution)"
@@ -398,6 +411,24 @@ class Jurisdiction:
             total_count=page.total_count,
         )
 
+    @strawberry.field(
+        description="The 12345 hotline tickets kept at this node (its division's), newest "
+        "received first (docs/hotline.md).",
+        directives=[NodeOwned()],
+    )
+    async def hotline_tickets(
+        self,
+        info: NodeInfo,
+        filter: Annotated[HotlineTicketFilter, strawberry.lazy("shared.graphql.hotline")]
+        | None = None,
+        first: int = 50,
+        after: str | None = None,
+    ) -> Annotated[HotlineTicketConnection, strawberry.lazy("shared.graphql.hotline")] | None:
+        from shared.graphql import hotline
+
+        _own_node(info, self.code)
+        return await hotline.ticket_page(info, filter, first, after)
+
 
 def _days(period: Period | None) -> tuple[date | None, date | None]:
     checked = period.checked() if period else None
@@ -505,6 +536,23 @@ class Case:
     @strawberry.field
     def owner(self) -> Jurisdiction:
         return jurisdiction_of(self._record.owner_code)
+
+    @strawberry.field(
+        description="The 12345 ticket this petition was converted from (channel HOTLINE_12345)."
+    )
+    async def hotline_ticket(
+        self, info: NodeInfo
+    ) -> Annotated[HotlineTicket, strawberry.lazy("shared.graphql.hotline")] | None:
+        from shared.graphql.hotline import HotlineTicket
+        from shared.persistence import hotline_records
+
+        if self._record.channel != Channel.HOTLINE_12345.value:
+            return None
+        async with info.context.db.connect() as conn:
+            numbers = await hotline_records.ticket_numbers_of_cases(conn, [self._record.id])
+            number = numbers.get(self._record.id)
+            record = await hotline_records.ticket(conn, number) if number else None
+        return HotlineTicket.of(record) if record else None
 
     @strawberry.field(description="属地: where the matter arose")
     def issue_locality(self) -> Jurisdiction:

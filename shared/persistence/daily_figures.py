@@ -25,6 +25,7 @@ from shared.persistence.tables import (
     case_deadlines,
     case_links,
     cases,
+    hotline_tickets,
     reviews,
     skip_level_visits,
     supervision_orders,
@@ -136,7 +137,9 @@ async def _other_days(
     conn: AsyncConnection, now: datetime, day_from: date | None, day_to: date | None
 ) -> list[tuple[date, str, int]]:
     """Counts dated by their own act: skip-level visits about this territory (by the day of
-    the visit) and supervision orders received (by the day issued)."""
+    the visit), supervision orders received (by the day issued), 12345 tickets not converted
+    (by the day received) and petitions converted from tickets (by the day registered, the
+    day ``event_count`` counts them)."""
     visit_day = local_day(skip_level_visits.c.at).label("day")
     visits = (
         select(visit_day, func.count())
@@ -160,6 +163,24 @@ async def _other_days(
     for d, open_count, overdue_count in await conn.execute(orders):
         rows.append((d, "supervision_orders_open", int(open_count)))
         rows.append((d, "supervision_orders_overdue", int(overdue_count)))
+    ticket_day = local_day(hotline_tickets.c.received_at).label("day")
+    tickets = (
+        select(ticket_day, func.count())
+        .where(
+            hotline_tickets.c.case_id.is_(None),
+            *_within(hotline_tickets.c.received_at, day_from, day_to),
+        )
+        .group_by(ticket_day)
+    )
+    rows.extend((d, "hotline_tickets", int(n)) for d, n in await conn.execute(tickets))
+    converted_day = local_day(cases.c.registered_at).label("day")
+    converted = (
+        select(converted_day, func.count())
+        .select_from(hotline_tickets.join(cases, cases.c.id == hotline_tickets.c.case_id))
+        .where(*_within(cases.c.registered_at, day_from, day_to))
+        .group_by(converted_day)
+    )
+    rows.extend((d, "hotline_converted", int(n)) for d, n in await conn.execute(converted))
     return rows
 
 
@@ -203,10 +224,28 @@ async def node_stats(
         .select_from(supervision_received)
         .where(open_order, *_within(orders.issued_at, registered_from, registered_to))
     )
+    tickets = (
+        select(func.count())
+        .select_from(hotline_tickets)
+        .where(
+            hotline_tickets.c.case_id.is_(None),
+            *_within(hotline_tickets.c.received_at, registered_from, registered_to),
+        )
+        .scalar_subquery()
+    )
+    converted = (
+        select(func.count())
+        .select_from(hotline_tickets.join(cases, cases.c.id == hotline_tickets.c.case_id))
+        .where(*_within(cases.c.registered_at, registered_from, registered_to))
+        .correlate(None)  # its own cases, not the outer statement's row
+        .scalar_subquery()
+    )
     statement = _case_statement(now, registered_from, registered_to).add_columns(
         visits.label("skip_level_visits"),
         opened.scalar_subquery().label("supervision_orders_open"),
         opened.where(orders.due <= now).scalar_subquery().label("supervision_orders_overdue"),
+        tickets.label("hotline_tickets"),
+        converted.label("hotline_converted"),
     )
     return counts_of(_values((await conn.execute(statement)).one()))
 

@@ -26,7 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
-from shared.figures import FIGURE_COUNTS, REPLY_DAYS_SUM
+from shared.figures import FIGURE_COUNTS, HOTLINE_COUNTS, REPLY_DAYS_SUM
 
 metadata = MetaData()
 
@@ -419,9 +419,15 @@ role_counters = Table(
 
 
 def _count_columns() -> list[Column[object]]:
-    """One day's additive counts (shared.figures.FIGURE_COUNTS), in that order."""
+    """One day's additive counts (shared.figures.FIGURE_COUNTS), in that order (the counts
+    added by a later migration have a server default of zero)."""
     return [
-        Column(name, Float if name == REPLY_DAYS_SUM else BigInteger, nullable=False)
+        Column(
+            name,
+            Float if name == REPLY_DAYS_SUM else BigInteger,
+            nullable=False,
+            server_default=text("0") if name in HOTLINE_COUNTS else None,
+        )
         for name in FIGURE_COUNTS
     ]
 
@@ -534,3 +540,38 @@ alerts = Table(  # raised here (origin = this node) and reported up from the sub
 )
 Index("alerts_raised", alerts.c.raised_at.desc(), alerts.c.id.desc())
 Index("alerts_state_rank", alerts.c.state, alerts.c.severity_rank)
+# -- 12345 hotline tickets, their own source type (migration 0011, docs/hotline.md) -----------
+
+hotline_tickets = Table(  # tickets of the 12345 platform naming this node's division
+    "hotline_tickets",
+    metadata,
+    Column("ticket_number", Text, primary_key=True),  # unique on the platform: idempotent import
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("division_code", Text, nullable=False),
+    Column("category", Text, nullable=False),
+    Column("content", Text, nullable=False),
+    Column("is_petition", Boolean, nullable=False),  # in substance a petition (信访事项)
+    Column("state", Text, nullable=False),  # the 12345 handling state (shared.hotline)
+    Column("content_hash", Text, nullable=False),  # of every field but the state
+    Column("imported_at", DateTime(timezone=True), nullable=False),
+    Column("imported_by", Text, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("case_id", Text, ForeignKey("cases.id"), unique=True),  # the petition it became
+    Column("converted_at", DateTime(timezone=True)),
+    Column("converted_by", Text),
+)
+Index("hotline_tickets_received", hotline_tickets.c.received_at, hotline_tickets.c.ticket_number)
+
+# The caller's personal data lives apart from the ticket, as a petitioner's does (ADR 3).
+hotline_callers = Table(
+    "hotline_callers",
+    metadata,
+    Column(
+        "ticket_number",
+        Text,
+        ForeignKey("hotline_tickets.ticket_number"),
+        primary_key=True,
+    ),
+    Column("name", Text, nullable=False),
+    Column("phone", Text),
+)
