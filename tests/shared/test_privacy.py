@@ -107,14 +107,14 @@ def test_purposes_and_address_masks() -> None:
 async def test_migration_0012_seals_the_plaintext_numbers_a_node_holds(
     engine: AsyncEngine,
 ) -> None:
-    """A node at 0009 with clear numbers in petitioners, representatives, an outgoing
+    """A node at 0010 with clear numbers in petitioners, representatives, an outgoing
     transfer and a review snapshot: after 0012 none is clear and each opens to itself."""
     schema = SCRATCH
     rep = "530102198001010011"
 
     def run(connection: Connection) -> dict[str, object]:
         connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        upgrade_schema(connection, schema, "0009")
+        upgrade_schema(connection, schema, "0010")
         case = "1-2025-000001"
         connection.execute(
             text(

@@ -4,7 +4,7 @@ representatives, outgoing messages and review snapshots is sealed with the provi
 key (``XINFANG_ENCRYPTION_KEY``, the demo key when unset).
 
 Revision ID: 0012
-Revises: 0009
+Revises: 0010
 Create Date: 2026-12-02
 """
 
@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy.dialects import postgresql
 
 revision = "0012"
-down_revision = "0009"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
