@@ -32,6 +32,7 @@ from shared.matters import (
 )
 from shared.persistence import repository
 from shared.persistence.repository import NodeDatabase
+from shared.privacy import IdCipher
 from shared.validation import (
     CATEGORY_MAX,
     REASON_MAX,
@@ -98,6 +99,7 @@ class PetitionInput:
     received_at: datetime | None = None  # receipt of a letter, when registered later
     foreign_id: bool = False  # a foreign document instead of a resident ID (Art. 48)
     representatives: tuple[Representative, ...] = ()  # a collective visit's (集体访)
+    accused_unit: str | None = None  # 检举控告: the unit an accusation accuses (shared.privacy)
 
 
 @dataclass(frozen=True)
@@ -171,8 +173,11 @@ class CaseWork:
         on_commit: Callable[[str], None] | None = None,
         on_register: RegistrationReaction | None = None,
         matter_index: MatterIndex | None = None,
+        cipher: IdCipher | None = None,
     ) -> None:
         self.db = db
+        # Seals ID numbers before they are written, opens them for a clear read (ADR 0018).
+        self.cipher = cipher or IdCipher.from_env()
         self.code = db.code
         self.calendar = calendar
         self.clock = clock
@@ -385,10 +390,11 @@ class CaseWork:
                 "refusal_code": finding.refusal.value if finding.refusal else None,
                 "matter_check": check.value if check else None,
                 "trail_root": intake.trail_root,
+                "accused_unit": petition.accused_unit,
             },
             {
                 "name": petition.petitioner_name,
-                "id_number": petition.petitioner_id_number,
+                "id_number": self.cipher.seal(petition.petitioner_id_number),
                 "phone": petition.petitioner_phone,
                 "address": petition.petitioner_address,
                 "person_key": key,
@@ -402,7 +408,7 @@ class CaseWork:
             [
                 {
                     "name": r.name,
-                    "id_number": r.id_number,
+                    "id_number": self.cipher.seal(r.id_number),
                     "phone": r.phone,
                     "person_key": person_key(r.id_number, self.person_key_secret)
                     if r.id_number
@@ -500,7 +506,22 @@ class CaseWork:
             person_count=checked(lambda: validate_person_count(petition.person_count)),
             received_from=received_from,
             representatives=self._representatives(petition),
+            accused_unit=self._accused_unit(petition.accused_unit),
         )
+
+    def _accused_unit(self, code: str | None) -> str | None:
+        """An accusation names a real unit of this node's province (its content is then kept
+        from that unit and everyone inside it, shared.privacy)."""
+        if code is None:
+            return None
+        code = self._real_division(code, "accusedUnit")
+        if code[:2] != self.code[:2]:
+            raise bad_input(
+                f"{code} is not a unit of this province ({self.code[:2]}): an accusation "
+                "against another province's unit goes to that province",
+                "accusedUnit",
+            )
+        return code
 
     @staticmethod
     def _representatives(petition: PetitionInput) -> tuple[Representative, ...]:

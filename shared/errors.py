@@ -21,6 +21,12 @@ class ErrorCode(StrEnum):
     UNAUTHENTICATED = "UNAUTHENTICATED"  # no valid token (shared.auth)
     FORBIDDEN = "FORBIDDEN"  # a valid token, outside its scope (shared.access)
     ALREADY_CONVERTED = "ALREADY_CONVERTED"  # a 12345 ticket already became a petition
+    # Personal data (shared.privacy, ADR 0018)
+    AGGREGATES_ONLY = "AGGREGATES_ONLY"  # an analyst asked for case-level personal data
+    PURPOSE_REQUIRED = "PURPOSE_REQUIRED"  # a clear read of personal data states no purpose
+    ACCUSATION_WITHHELD = "ACCUSATION_WITHHELD"  # the caller works at the unit it accuses
+    ACCUSED_UNIT = "ACCUSED_UNIT"  # an accusation is never routed to the unit it accuses
+    AUDITORS_ONLY = "AUDITORS_ONLY"  # the audit log is for auditors
 
 
 class DomainError(Exception):

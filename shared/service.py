@@ -28,6 +28,7 @@ from shared.messaging.messages import Message
 from shared.messaging.relay import Relay
 from shared.persistence.alert_listener import AlertListener
 from shared.persistence.repository import NodeDatabase
+from shared.privacy import IdCipher
 from shared.registry import NodeRegistry
 from shared.telemetry import message_span
 from shared.validation import ValidationFailed
@@ -64,6 +65,8 @@ class TierService:
     _alert_listener: AlertListener | None = None
     # Signs this service's requests to other nodes (messages, the matter index).
     credential: NodeCredential = field(default_factory=NodeCredential.from_env)
+    # Seals ID numbers at rest under the province's key (XINFANG_ENCRYPTION_KEY, ADR 0018).
+    cipher: IdCipher = field(default_factory=IdCipher.from_env)
 
     def host(self, codes: Sequence[str]) -> None:
         tree = division_tree()
@@ -79,6 +82,7 @@ class TierService:
                 reaction=dispatch.react,
                 on_commit=self._wake_relay,
                 on_register=dispatch.registered,
+                cipher=self.cipher,
             )
             work.matter_index = self._matter_index(work)
             self.works[code] = work

@@ -97,6 +97,7 @@ def petition_input(input: RegisterPetitionInput) -> PetitionInput:
         received_from=input.received_from,
         received_at=input.received_at,
         foreign_id=input.petitioner_id_is_foreign,
+        accused_unit=str(input.accused_unit) if input.accused_unit is not None else None,
         representatives=tuple(
             Representative(name=r.name, id_number=r.id_number, phone=r.phone)
             for r in input.representatives or []

@@ -16,6 +16,7 @@ from shared.divisions import Division, Tier, division_tree
 from shared.errors import DomainError, ErrorCode, bad_input
 from shared.figures import FlowKind
 from shared.graphql.alerts import AlertConnection, AlertCounts, alert_counts_of, alerts_of
+from shared.graphql.audit import AuditLogPage, audit_log_page, disclosed_view
 from shared.graphql.context import NodeContext
 from shared.graphql.node_owned import NodeOwned
 from shared.lifecycle import (
@@ -35,6 +36,13 @@ from shared.persistence import daily_figures, figures_records, repository
 from shared.persistence.links import CaseLink, LinkKind
 from shared.persistence.repository import CaseFilter as EngineCaseFilter
 from shared.persistence.repository import CaseRecord
+from shared.privacy import (
+    View,
+    accusation_withheld,
+    content_refusal,
+    mask_address,
+    withheld_error,
+)
 from shared.trail import Step as EngineStep
 from shared.trail import TrailRole
 from shared.validation import mask_id_number, mask_name, mask_phone
@@ -101,13 +109,35 @@ class CaseFilter:
         )
 
 
-@strawberry.type(description="A petitioner's personal data; masked outside the owning node.")
+@strawberry.type(
+    description="A petitioner's personal data: clear only for handlers of the owning node "
+    "(with a purpose, audited), masked for everyone else (docs/adr/0018)."
+)
 class Petitioner:
     name: str
     id_number: str | None
     phone: str | None
     address: str | None
     masked: bool
+
+    @classmethod
+    def shown(
+        cls,
+        view: View,
+        name: str,
+        id_number: str | None,
+        phone: str | None,
+        address: str | None,
+    ) -> Petitioner:
+        if view is View.CLEAR:
+            return cls(name=name, id_number=id_number, phone=phone, address=address, masked=False)
+        return cls(
+            name=mask_name(name),
+            id_number=mask_id_number(id_number) if id_number else None,
+            phone=mask_phone(phone) if phone else None,
+            address=mask_address(address) if address else None,
+            masked=True,
+        )
 
 
 @strawberry.type
@@ -384,6 +414,28 @@ class Jurisdiction:
         ctx = _own_node(info, self.code)
         return await alert_counts_of(ctx, kinds, min_severity, states)
 
+    @strawberry.field(
+        description="Every clear read of personal data at this node, oldest first: who, what, "
+        "when, why (auditors only: AUDITORS_ONLY otherwise).",
+        directives=[NodeOwned()],
+    )
+    async def audit_log(
+        self,
+        info: NodeInfo,
+        first: int = 50,
+        after: str | None = None,
+        case_id: strawberry.ID | None = None,
+        subject: str | None = None,
+    ) -> AuditLogPage | None:
+        ctx = _own_node(info, self.code)
+        return await audit_log_page(
+            ctx,
+            first=first,
+            after=after,
+            case_id=str(case_id) if case_id is not None else None,
+            subject=subject,
+        )
+
     @strawberry.field(description="This node's cases, newest first.", directives=[NodeOwned()])
     async def cases(
         self,
@@ -475,7 +527,6 @@ class Case:
     id: strawberry.ID
     channel: Channel
     category: str
-    summary: str
     status: CaseStatus
     person_count: int
     registered_at: datetime
@@ -509,7 +560,6 @@ class Case:
             id=strawberry.ID(record.id),
             channel=Channel(record.channel),
             category=record.category,
-            summary=record.summary,
             status=CaseStatus(record.status),
             person_count=record.person_count,
             registered_at=record.registered_at,
@@ -580,33 +630,69 @@ class Case:
         code = self._record.skip_level_from
         return jurisdiction_of(code) if code else None
 
-    @strawberry.field(description="A collective visit's representatives, masked.")
-    async def representatives(self, info: NodeInfo) -> list[Petitioner]:
+    def _check_content(self, info: NodeInfo) -> None:
+        """Analysts get no case content; an accusation's never reaches the unit it accuses."""
+        principal = info.context.principal
+        refused = content_refusal(principal)
+        if refused is not None:
+            raise refused
+        accused = self._record.accused_unit
+        if accused is not None and accusation_withheld(principal, accused):
+            raise withheld_error(accused)
+
+    @strawberry.field(
+        description="The petition's content. Withheld (ACCUSATION_WITHHELD) from the unit an "
+        "accusation accuses; refused to analysts (AGGREGATES_ONLY)."
+    )
+    def summary(self, info: NodeInfo) -> str | None:
+        self._check_content(info)
+        return self._record.summary
+
+    @strawberry.field(
+        description="检举控告: the unit this accusation accuses (null: not an accusation). Its "
+        "content and petitioner are never shown to that unit or anyone inside it."
+    )
+    def accused_unit(self) -> Jurisdiction | None:
+        code = self._record.accused_unit
+        return jurisdiction_of(code) if code else None
+
+    @strawberry.field(
+        description="A collective visit's representatives: as petitioner (clear for the owning "
+        "node's handlers with a purpose, audited; masked otherwise)."
+    )
+    async def representatives(
+        self, info: NodeInfo, purpose: str | None = None
+    ) -> list[Petitioner] | None:
+        self._check_content(info)
         found: list[dict[str, str | None]] = await info.context.loaders.representatives.load(
             self._record.id
         )
+        if not found:
+            return []
+        view = await disclosed_view(info, self._record.id, "representatives", purpose)
+        cipher = info.context.work.cipher
         return [
-            Petitioner(
-                name=mask_name(str(r["name"])),
-                id_number=mask_id_number(r["id_number"]) if r["id_number"] else None,
-                phone=mask_phone(r["phone"]) if r["phone"] else None,
-                address=None,
-                masked=True,
-            )
+            Petitioner.shown(view, str(r["name"]), cipher.open(r["id_number"]), r["phone"], None)
             for r in found
         ]
 
-    @strawberry.field(description="Masked until access control lands (see docs/adr).")
-    def petitioner(self) -> Petitioner:
+    @strawberry.field(
+        description="The petitioner: clear only for handlers of the owning node, who must state "
+        "a purpose (PURPOSE_REQUIRED otherwise) and whose read is written to the node's audit "
+        "log; masked for everyone else (name 张**, ID 5301**********1234, phone "
+        "+86138****5678, address 云南省昆明市****); refused to analysts (AGGREGATES_ONLY) and "
+        "to the unit an accusation accuses (ACCUSATION_WITHHELD)."
+    )
+    async def petitioner(self, info: NodeInfo, purpose: str | None = None) -> Petitioner | None:
+        self._check_content(info)
         record = self._record
-        return Petitioner(
-            name=mask_name(record.petitioner_name),
-            id_number=mask_id_number(record.petitioner_id_number)
-            if record.petitioner_id_number
-            else None,
-            phone=mask_phone(record.petitioner_phone) if record.petitioner_phone else None,
-            address=None,
-            masked=True,
+        view = await disclosed_view(info, record.id, "petitioner", purpose)
+        return Petitioner.shown(
+            view,
+            record.petitioner_name,
+            info.context.work.cipher.open(record.petitioner_id_number),
+            record.petitioner_phone,
+            record.petitioner_address,
         )
 
     @strawberry.field
@@ -636,8 +722,11 @@ class Case:
         found: list[CaseLink] = await info.context.loaders.links.load(self._record.id)
         return [TrailStep.of_link(link) for link in found]
 
-    @strawberry.field(description="The append-only log, oldest first.")
-    async def events(self, info: NodeInfo) -> list[CaseEvent]:
+    @strawberry.field(
+        description="The append-only log, oldest first (content: withheld like summary)."
+    )
+    async def events(self, info: NodeInfo) -> list[CaseEvent] | None:
+        self._check_content(info)
         found: list[Event] = await info.context.loaders.events.load(self._record.id)
         return [CaseEvent.of(e) for e in found]
 
@@ -848,6 +937,11 @@ class RegisterPetitionInput:
     )
     representatives: list[RepresentativeInput] | None = strawberry.field(
         default=None, description="集体访: a collective visit's representatives, at most 5."
+    )
+    accused_unit: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="检举控告: for an accusation, the unit (division code of this province) it "
+        "accuses; its content is then never shown to that unit or anyone inside it.",
     )
 
 

@@ -10,13 +10,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.casework import CaseWork, PetitionInput, Representative
 from shared.divisions import is_in_subtree
-from shared.errors import bad_input
+from shared.errors import DomainError, ErrorCode, bad_input
 from shared.lifecycle import Action, CaseState, Channel, Command, Event
 from shared.messaging import outbox
 from shared.messaging.messages import Message, MessageKind, new_message_id
 from shared.persistence import repository, trail_records
 from shared.persistence.links import LinkKind, add_link, links_of, resolve_remote_id
 from shared.persistence.repository import CaseRecord
+from shared.privacy import IdCipher
 
 RELAY_ACTOR = "relay"
 
@@ -44,7 +45,8 @@ def petition_payload(
     record: CaseRecord, representatives: list[dict[str, Any]] | None = None
 ) -> dict[str, object]:
     """What the receiving node needs to register the matter (personal data included: the
-    competent body handles it)."""
+    competent body handles it). ID numbers travel sealed, as stored: nodes of a province share
+    its key (ADR 0018), and the outbox holds no clear number."""
     return {
         "representatives": [
             {"name": r["name"], "idNumber": r["id_number"], "phone": r["phone"]}
@@ -57,6 +59,7 @@ def petition_payload(
         "issueLocality": record.issue_locality_code,
         "personCount": record.person_count,
         "registeredAt": record.registered_at.isoformat(),
+        "accusedUnit": record.accused_unit,
         "petitioner": {
             "name": record.petitioner_name,
             "idNumber": record.petitioner_id_number,
@@ -91,6 +94,13 @@ async def _route(work: CaseWork, conn: AsyncConnection, case_id: str, command: C
             f"the matter arose in {record.issue_locality_code}, which is not under {target}: "
             "route it to the body where it arose (属地管理)",
             "to",
+        )
+    if record.accused_unit is not None and target.startswith(record.accused_unit):
+        raise DomainError(
+            ErrorCode.ACCUSED_UNIT,
+            f"this case accuses {record.accused_unit}: an accusation is never routed to the "
+            "unit it accuses or a unit inside it (Regulation Arts. 30, 46)",
+            field="to",
         )
     chosen = (await repository.load_representatives(conn, [case_id]))[case_id]
     payload = petition_payload(record, chosen)
@@ -157,7 +167,8 @@ REACTIONS: dict[Action, Reaction] = {
 # -- the receiver's side ---------------------------------------------------------------------
 
 
-def petition_from(payload: dict[str, object], sender: str) -> PetitionInput:
+def petition_from(payload: dict[str, object], sender: str, cipher: IdCipher) -> PetitionInput:
+    """The petition a message carries, its ID numbers opened (the receiver validates them)."""
     petitioner = payload["petitioner"]
     assert isinstance(petitioner, dict)
     person_count = payload["personCount"]
@@ -170,15 +181,16 @@ def petition_from(payload: dict[str, object], sender: str) -> PetitionInput:
         summary=str(payload["summary"]),
         issue_locality_code=str(payload["issueLocality"]),
         petitioner_name=str(petitioner["name"]),
-        petitioner_id_number=petitioner.get("idNumber"),
+        petitioner_id_number=cipher.open(petitioner.get("idNumber")),
         petitioner_phone=petitioner.get("phone"),
         petitioner_address=petitioner.get("address"),
         person_count=person_count,
         received_from=sender,
+        accused_unit=str(payload["accusedUnit"]) if payload.get("accusedUnit") else None,
         representatives=tuple(
             Representative(
                 name=str(r["name"]),
-                id_number=r.get("idNumber"),
+                id_number=cipher.open(r.get("idNumber")),
                 phone=r.get("phone"),
             )
             for r in chosen
@@ -192,7 +204,7 @@ async def _receive_routed(work: CaseWork, conn: AsyncConnection, message: Messag
     root = payload.get("trailRoot")
     case_id = await work.receive_petition_in(
         conn,
-        petition_from(payload, message.sender),
+        petition_from(payload, message.sender, work.cipher),
         actor=RELAY_ACTOR,
         trail_root=str(root) if root else str(payload["caseId"]),
     )

@@ -332,7 +332,7 @@ async def _skip_level_visit(work: CaseWork, conn: AsyncConnection, message: Mess
     visit_case_id = str(payload["caseId"])
     case_id: str | None = None
     if payload.get("redirect"):
-        petition = petition_from(payload, message.sender)
+        petition = petition_from(payload, message.sender, work.cipher)
         root = payload.get("trailRoot")
         case_id = await work.receive_petition_in(
             conn,

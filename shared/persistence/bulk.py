@@ -33,6 +33,7 @@ from shared.matters import MatterEntry, judge_intake
 from shared.persistence import codec
 from shared.persistence.migrate import schema_for
 from shared.persistence.repository import NodeDatabase
+from shared.privacy import IdCipher
 from shared.seed import PlannedCase
 from shared.validation import person_key
 
@@ -174,9 +175,14 @@ class RowBuilder:
     depends on the cases before (ids, repeats, finality of a matter)."""
 
     def __init__(
-        self, code: str, calendar: HolidayCalendar, cross: CrossNode | None = None
+        self,
+        code: str,
+        calendar: HolidayCalendar,
+        cross: CrossNode | None = None,
+        cipher: IdCipher | None = None,
     ) -> None:
         self.code = code
+        self.cipher = cipher or IdCipher.from_env()  # ID numbers are written sealed (ADR 0018)
         self.calendar = calendar
         self.cross = cross
         self.counters: dict[int, int] = {}  # year -> last sequence
@@ -246,7 +252,7 @@ class RowBuilder:
             (
                 case_id,
                 p.petitioner_name,
-                p.petitioner_id_number,
+                self.cipher.seal(p.petitioner_id_number),
                 p.petitioner_phone,
                 p.petitioner_address,
                 case.person_key,

@@ -93,8 +93,9 @@ class CaseRecord:
     refusal_code: str | None
     skip_level_from: str | None
     matter_check: str | None
+    accused_unit: str | None  # 检举控告: the unit the case accuses
     petitioner_name: str
-    petitioner_id_number: str | None
+    petitioner_id_number: str | None  # sealed (shared.privacy.IdCipher): open it to read
     petitioner_phone: str | None
     petitioner_address: str | None
 
@@ -122,6 +123,7 @@ _CASE_COLUMNS = [
     cases.c.refusal_code,
     cases.c.skip_level_from,
     cases.c.matter_check,
+    cases.c.accused_unit,
     petitioners.c.name.label("petitioner_name"),
     petitioners.c.id_number.label("petitioner_id_number"),
     petitioners.c.phone.label("petitioner_phone"),

@@ -24,7 +24,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from shared.figures import FIGURE_COUNTS, HOTLINE_COUNTS, REPLY_DAYS_SUM
 
@@ -64,6 +64,9 @@ cases = Table(
     # The escalation trail's chain (docs/adr/0014): the case where the petition first entered,
     # for a case a message created here; NULL when the petition entered here.
     Column("trail_root", Text),
+    # 检举控告: the unit (division code) an accusation accuses; its content is never shown to
+    # callers at that unit or inside it (shared.privacy). NULL: not an accusation.
+    Column("accused_unit", Text),
 )
 Index("cases_registered_at_id", cases.c.registered_at, cases.c.id)
 Index("cases_status", cases.c.status)
@@ -76,6 +79,7 @@ petitioners = Table(
     metadata,
     Column("case_id", Text, ForeignKey("cases.id"), primary_key=True),
     Column("name", Text, nullable=False),
+    # Sealed with AES-256-GCM under the province's key (shared.privacy.IdCipher), never clear.
     Column("id_number", Text),
     Column("phone", Text),
     Column("address", Text),
@@ -90,11 +94,28 @@ representatives = Table(
     Column("case_id", Text, ForeignKey("cases.id"), nullable=False),
     Column("seq", Integer, nullable=False),
     Column("name", Text, nullable=False),
-    Column("id_number", Text),
+    Column("id_number", Text),  # sealed, like petitioners'.
     Column("phone", Text),
     Column("person_key", Text),
     PrimaryKeyConstraint("case_id", "seq"),
 )
+
+# Every clear read of personal data at this node (ADR 0018): who, what, when, why. Written
+# before the values leave the resolver; read by auditors only.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("roles", ARRAY(Text), nullable=False),
+    Column("jurisdiction", Text, nullable=False),
+    Column("case_id", Text, nullable=False),
+    Column("record", Text, nullable=False),  # petitioner, representatives
+    Column("fields", ARRAY(Text), nullable=False),
+    Column("purpose", Text, nullable=False),
+)
+Index("audit_log_case", audit_log.c.case_id)
 
 case_deadlines = Table(
     "case_deadlines",

@@ -17,6 +17,7 @@ from shared.lifecycle import Action
 from shared.persistence.bulk import load_planned
 from shared.persistence.repository import NodeDatabase
 from shared.persistence.tables import case_counters, case_deadlines, case_events, cases, petitioners
+from shared.privacy import IdCipher
 from shared.seed import PlannedCase, plan_node, write_planned
 from tests.conftest import COUNTY, SECRET, START, TEST_NODES, empty_nodes
 
@@ -70,6 +71,11 @@ async def node_rows(engine: AsyncEngine) -> dict[str, list[dict[str, Any]]]:
     async with NodeDatabase(engine, COUNTY).connect() as conn:
         for name, statement in tables.items():
             found[name] = [dict(row._mapping) for row in await conn.execute(statement)]
+    cipher = IdCipher.from_env()
+    for row in found["petitioners"]:  # sealed with a fresh nonce each time: compare opened
+        if row["id_number"] is not None:
+            assert cipher.is_sealed(row["id_number"])
+            row["id_number"] = cipher.open(row["id_number"])
     return found
 
 

@@ -8,18 +8,22 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from shared.persistence.migrate import schema_for
 from tests.conftest import COUNTY, GraphQLClient
 from tests.county.helpers import PERSON_B, new_key, petition, row_counts
+from tests.identity import leader
 
 NAMES = "甲乙丙丁戊己"
 REGISTER = """mutation($i: RegisterPetitionInput!, $k: String!) {
   registerPetition(input: $i, idempotencyKey: $k) {
-    id personCount representatives { name idNumber phone address masked } } }"""
+    id personCount representatives(purpose: "register the visit") {
+      name idNumber phone address masked } } }"""
+READ = """query($id: ID!) { case(id: $id) {
+    representatives { name idNumber phone address masked } } }"""
 
 
 def representatives(n: int) -> list[dict[str, str]]:
     return [{"name": f"代表{NAMES[i]}", "phone": f"1390000000{i}"} for i in range(n)]
 
 
-async def test_a_collective_visit_registers_its_five_representatives_masked(
+async def test_a_collective_visit_registers_its_five_representatives_masked_outside_the_node(
     gql: GraphQLClient, clean_engine: AsyncEngine
 ) -> None:
     chosen = [{"name": "王五", "idNumber": PERSON_B}, *representatives(4)]
@@ -29,7 +33,15 @@ async def test_a_collective_visit_registers_its_five_representatives_masked(
     assert "errors" not in body, body
     case = body["data"]["registerPetition"]
     assert case["personCount"] == 40
-    first = case["representatives"][0]
+    assert case["representatives"][0] == {
+        "name": "王五",
+        "idNumber": PERSON_B,
+        "phone": None,
+        "address": None,
+        "masked": False,
+    }
+    seen = await gql(READ, {"id": case["id"]}, user=leader(COUNTY))
+    first = seen["data"]["case"]["representatives"][0]
     assert first == {
         "name": "王*",
         "idNumber": PERSON_B[:6] + "********" + PERSON_B[-4:],
@@ -38,7 +50,8 @@ async def test_a_collective_visit_registers_its_five_representatives_masked(
         "masked": True,
     }
     assert all(
-        r["phone"].endswith("****000" + str(i)) for i, r in enumerate(case["representatives"][1:])
+        r["phone"].endswith("****000" + str(i))
+        for i, r in enumerate(seen["data"]["case"]["representatives"][1:])
     )
     async with clean_engine.connect() as conn:
         stored = (

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from tests.conftest import GraphQLClient
+from tests.identity import leader
 
 REGISTER = """
 mutation($input: RegisterPetitionInput!, $key: String!) {
@@ -33,5 +34,15 @@ async def test_registers_a_petition_and_reads_it_back(gql: GraphQLClient) -> Non
     read = await gql(
         "query($id: ID!) { case(id: $id) { id status petitioner { name idNumber masked } } }",
         {"id": case["id"]},
+        user=leader("530102"),
     )
-    assert read["data"]["case"]["petitioner"]["masked"] is True
+    assert read["data"]["case"]["petitioner"] == {
+        "name": "张*",
+        "idNumber": "110105********002X",
+        "masked": True,
+    }
+    own = await gql(
+        'query($id: ID!) { case(id: $id) { petitioner(purpose: "reply") { idNumber masked } } }',
+        {"id": case["id"]},
+    )
+    assert own["data"]["case"]["petitioner"] == {"idNumber": "11010519491231002X", "masked": False}

@@ -29,7 +29,7 @@ CASE = """id status skipLevel refusalCode repeat repeatOfId matterCheck personCo
   receivedFrom { code } skipLevelFrom { code }
   trail { action node { code } remoteId }
   events { action reason }
-  representatives { name idNumber masked }"""
+  representatives(purpose: "check the visit") { name idNumber masked }"""
 REGISTER = f"""mutation($i: RegisterPetitionInput!, $k: String!) {{
   registerPetition(input: $i, idempotencyKey: $k) {{ {CASE} }} }}"""
 STATS = "{ stats { eventCount skipLevelVisits skipLevelVisitsReceived repeatPetitions } }"
@@ -122,7 +122,11 @@ async def test_a_skip_level_visit_at_the_province_is_refused_and_sent_down_to_th
     assert sent_down["skipLevelFrom"] == {"code": PROVINCE}
     assert sent_down["skipLevel"] is False  # the visit skipped levels, not this case
     assert sent_down["personCount"] == 30
-    assert [r["name"] for r in sent_down["representatives"]] == ["钱**", "孙**"]
+    # The ID number travelled sealed and is opened at the township for its own handler.
+    assert sent_down["representatives"] == [
+        {"name": "钱十一", "idNumber": PERSON, "masked": False},
+        {"name": "孙十二", "idNumber": None, "masked": False},
+    ]
     assert steps(sent_down) == [("REDIRECTED_FROM", PROVINCE, visit["id"])]
 
     async def province_trail() -> dict[str, Any] | None:

@@ -22,6 +22,7 @@ from shared.persistence.daily_figures import node_stats
 from shared.persistence.migrate import migrate_nodes, schema_for
 from shared.persistence.province import seed_nodes_bulk
 from shared.persistence.repository import NodeDatabase, verify_log
+from shared.privacy import IdCipher
 from shared.seed import spread
 from tests.conftest import (
     CITY,
@@ -283,7 +284,8 @@ async def test_a_seeded_final_matter_is_not_accepted_again_at_another_node(
             "ORDER BY c.id LIMIT 1",
         )
     assert finals
-    _, owner, category, locality, name, id_number = finals[0]
+    _, owner, category, locality, name, sealed = finals[0]
+    id_number = IdCipher.from_env().open(sealed)  # stored sealed (ADR 0018)
     clock = FixedClock(NOW + timedelta(days=3))
     province = CaseWork(
         NodeDatabase(engine, PROVINCE),
