@@ -7,7 +7,8 @@ its bulk-loaded cases between runs; the registration node is emptied at every ru
 
 ``xinfang bench gateways ...`` is the gateway side by side (bench/gateways/run.py);
 ``xinfang bench overview ...`` the leaders' province overview on the demo data
-(bench/overview.py).
+(bench/overview.py); ``xinfang bench dashboard ...`` the dashboard page rendering it in headless
+Chromium (bench/dashboard.py).
 """
 
 from __future__ import annotations
@@ -257,6 +258,10 @@ def main(argv: Sequence[str]) -> int:
         from bench.overview import main as overview_main
 
         return overview_main(argv[1:])
+    if argv[:1] == ["dashboard"]:  # `xinfang bench dashboard ...`: the page in Chromium
+        from bench.dashboard import main as dashboard_main
+
+        return dashboard_main(argv[1:])
     args = resolved(build_parser().parse_args(argv))
     try:
         report = asyncio.run(run(args))

@@ -22,6 +22,7 @@ import httpx
 import pytest
 from playwright.async_api import Browser, Page, Request
 
+from bench.dashboard import measure
 from tests.e2e.browser import WatchedPage, chromium, watched_page
 from tests.gateway.test_shards import OWN_COUNTY, Province, province, shards
 from tests.identity import PROVINCE_LEADER
@@ -338,3 +339,19 @@ async def test_a_county_that_is_down_is_named_and_the_rest_of_its_city_renders(
         assert not await page.eval_on_selector("#status", "s => s.classList.contains('error')")
         await watched.screenshot("dashboard-county-down")
         assert watched.problems() == []
+
+
+async def test_the_dashboard_bench_times_the_province_overview_to_its_ready_marker(
+    browser: Browser, province: Province
+) -> None:
+    """bench/dashboard.py's measuring loop on the test province (nothing timed is asserted:
+    how fast is for docs/benchmarks.md)."""
+    async with shards(province) as shard:
+        base = str(shard.gateway.base_url).rstrip("/")
+        rows = await measure(browser, base, PROVINCE_LEADER.token(), "53", runs=2, warmups=0)
+    assert [r.name for r in rows] == ["first visit (new context)", "reload (warm cache)"]
+    for row in rows:
+        assert row.rendered.count == 2
+        assert 0 < row.rendered.p50 <= row.rendered.max
+        assert row.waited.p50 > 0
+        assert row.requests == 2  # the overview and the overdue list
