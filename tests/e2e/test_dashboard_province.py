@@ -15,17 +15,35 @@ import csv
 import io
 import json
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 from playwright.async_api import Browser, Page, Request
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.dashboard import measure
+from gateway.routing import KeyRouter
+from gateway.server import create_gateway_app
+from shared.casework import CaseWork, FixedClock
+from shared.divisions import Tier, division_tree
+from shared.holidays import default_calendar
+from shared.messaging import figures_flows
+from shared.persistence.repository import NodeDatabase
+from shared.registry import NodeRegistry
+from tests.conftest import CITY, COUNTY, OTHER_COUNTY, SECRET, START, TEST_NODES, THIRD_COUNTY
 from tests.e2e.browser import WatchedPage, chromium, watched_page
-from tests.gateway.test_shards import OWN_COUNTY, Province, province, shards
-from tests.identity import PROVINCE_LEADER
+from tests.gateway.servers import free_port, serving
+from tests.gateway.test_shards import (
+    OWN_COUNTY,
+    SUPERGRAPH,
+    Province,
+    province,
+    shards,
+    tier_service_app,
+)
+from tests.identity import PROVINCE_LEADER, suite_verifier
 
 __all__ = ["province"]  # the module-scoped fixture, shared with the shard tests
 
@@ -355,3 +373,67 @@ async def test_the_dashboard_bench_times_the_province_overview_to_its_ready_mark
         assert 0 < row.rendered.p50 <= row.rendered.max
         assert row.waited.p50 > 0
         assert row.requests == 2  # the overview and the overdue list
+
+
+@pytest.fixture
+async def city_with_silent_counties(clean_engine: AsyncEngine) -> AsyncIterator[str]:
+    """昆明市 with three of its fourteen counties (and one township) on a tier service, their
+    figures reported up once at START; the other eleven counties have no node here and never
+    reported. Yields the gateway's base URL."""
+    clock = FixedClock(START)
+    works = {
+        code: CaseWork(
+            NodeDatabase(clean_engine, code),
+            calendar=default_calendar(),
+            clock=clock,
+            person_key_secret=SECRET,
+        )
+        for code in TEST_NODES
+    }
+    await figures_flows.converge(works)
+    port = free_port()
+    main_url = f"http://127.0.0.1:{port}"
+    registry = NodeRegistry(tiers=dict.fromkeys(Tier, main_url))
+    fallback = {t.value.lower(): f"{main_url}/tiers/{t.value.lower()}/graphql" for t in Tier}
+    gateway = create_gateway_app(
+        SUPERGRAPH, verifier=suite_verifier(), router=KeyRouter(registry, fallback), timeout=30
+    )
+    async with (
+        serving(tier_service_app(clean_engine, TEST_NODES, registry), port),
+        serving(gateway) as base,
+    ):
+        yield base
+
+
+async def test_children_that_never_reported_or_went_quiet_are_named_in_the_banner(
+    browser: Browser, city_with_silent_counties: str
+) -> None:
+    async with watched_page(browser) as watched:
+        page = watched.page
+        await page.clock.set_fixed_time(START + timedelta(days=2))  # a day past the reports
+        await page.goto(
+            f"{city_with_silent_counties}/dashboard?token={PROVINCE_LEADER.token()}#code={CITY}"
+        )
+        await shown(page, "overview", CITY)
+        banner = await page.text_content("#missing")
+        assert banner is not None
+        reported = {COUNTY, OTHER_COUNTY, THIRD_COUNTY}
+        silent = [d.code for d in division_tree().children(CITY) if d.code not in reported]
+        assert len(silent) == 11
+        never = banner.split("从未上报：")[1].split("；")[0]
+        assert sorted(never.split("、")) == sorted(
+            f"{division_tree().name(code)}（{code}）" for code in silent
+        )
+        stale = banner.split("超过24小时未上报：")[1]
+        for code in reported:
+            assert f"{division_tree().name(code)}（{code}）" in stale
+        rows = await children_rows(page)
+        assert len(rows) == 14
+        classes = await page.eval_on_selector_all(
+            "#children-table tbody tr.unavailable", "rows => rows.map(r => r.dataset.code)"
+        )
+        assert set(silent) <= set(classes)
+        assert await card(page, "件次") == "0"
+        # The eleven have no node here either: their errors are theirs, named in the banner.
+        assert not await page.eval_on_selector("#status", "s => s.classList.contains('error')")
+        await watched.screenshot("dashboard-city-silent-counties")

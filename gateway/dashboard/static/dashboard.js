@@ -194,15 +194,19 @@ function setStatus(text, error = false) {
 
 // --- missing and stale jurisdictions --------------------------------------------------------------
 
-function unavailableNodes(errors) {
-  const found = new Set();
-  for (const e of errors) {
-    const ext = e.extensions || {};
-    if (ext.code !== "SUBGRAPH_UNAVAILABLE") continue;
-    for (const code of ext.nodes || []) found.add(code);
-    if (!ext.nodes && ext.serviceName) found.add(ext.serviceName);
-  }
-  return [...found];
+// The node an error belongs to: the nodes the gateway names (SUBGRAPH_UNAVAILABLE), else the
+// child whose part of the answer it is (a path jurisdiction.children.N...), else none.
+function errorNodes(error, children = []) {
+  const ext = error.extensions || {};
+  if (ext.nodes?.length) return ext.nodes;
+  const path = error.path || [];
+  if (path[0] === "jurisdiction" && path[1] === "children" && children[path[2]]) return [children[path[2]].code];
+  if (ext.code === "SUBGRAPH_UNAVAILABLE" && ext.serviceName) return [ext.serviceName];
+  return [];
+}
+
+function unavailableNodes(errors, children = []) {
+  return [...new Set(errors.flatMap((e) => errorNodes(e, children)))];
 }
 
 // The banner names every jurisdiction whose figures are not in the page: children that never
@@ -484,7 +488,10 @@ async function showOverview(code, period, seq) {
   const children = j.childStats || [];
   const names = new Map([[j.code, j.name], ...children.map((c) => [c.jurisdiction.code, c.jurisdiction.name])]);
   const now = Date.now();
-  const unavailable = unavailableNodes([...overview.errors, ...overdue.errors]);
+  const overdueChildren = overdue.data?.jurisdiction?.children || [];
+  const unavailable = [...new Set([
+    ...unavailableNodes(overview.errors), ...unavailableNodes(overdue.errors, overdueChildren),
+  ])];
   showBanner({
     unavailable,
     missing: children.filter((c) => c.missing).map((c) => c.jurisdiction.code),
@@ -507,7 +514,8 @@ async function showOverview(code, period, seq) {
     ...(hasChildren ? childOptions(children) : {}),
   };
   await drawCharts(options);
-  const other = [...overview.errors, ...overdue.errors].find((e) => e.extensions?.code !== "SUBGRAPH_UNAVAILABLE");
+  // Errors of one node are in the banner; anything else is said in the status line.
+  const other = [...overview.errors, ...overdue.errors].find((e) => errorNodes(e, overdueChildren).length === 0);
   const asOf = j.subtreeStats?.asOf ? `，数据截至 ${when(j.subtreeStats.asOf)}` : "";
   setStatus(other ? describe(other, "部分数据未能加载") :
     `${TIER[j.tier] || ""} · ${period.from} 至 ${period.to} 登记的信访事项（含全部下级辖区${asOf}）`, Boolean(other));
