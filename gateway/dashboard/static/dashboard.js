@@ -45,6 +45,17 @@ const PERIODS = { month: "本月", lastMonth: "上月", quarter: "本季度", ye
 const charts = {};
 let renderSeq = 0;
 
+// ECharts comes after this script (index.html), so the first requests are on their way while
+// it compiles; a view renders once its answers and ECharts are both there. A failed load
+// resolves too: the page then shows its tables without charts.
+const chartsLoaded = new Promise((resolve) => {
+  if (window.echarts) { resolve(); return; }
+  const script = document.getElementById("echarts-script");
+  if (!script) { resolve(); return; }
+  script.addEventListener("load", resolve);
+  script.addEventListener("error", resolve);
+});
+
 function $(id) { return document.getElementById(id); }
 
 // --- sign-in ------------------------------------------------------------------------------------
@@ -352,8 +363,8 @@ function drawCharts(options) {
       c.on("finished", done);
       c.on("rendered", done);
       c.clear(); // a treemap given new data with notMerge alone keeps drawing the old tree
+      c.resize(); // to its panel as it is now, before drawing (once, not twice)
       c.setOption({ animation: false, ...option }, true);
-      c.resize();
     }));
   }
   return Promise.all(drawn);
@@ -472,6 +483,7 @@ async function showOverview(code, period, seq) {
   const [overview, overdue] = await Promise.all([
     gql(Q.OVERVIEW, { code, period }),
     gql(Q.OVERDUE, { code, period, first: OVERDUE_PER_NODE }),
+    chartsLoaded,
   ]);
   if (seq !== renderSeq) return;
   const j = overview.data?.jurisdiction;
@@ -524,7 +536,7 @@ async function showOverview(code, period, seq) {
 
 async function showTrail(caseId, seq) {
   setStatus("加载案件轨迹…");
-  const { data, errors } = await gql(Q.TRAIL, { caseId });
+  const [{ data, errors }] = await Promise.all([gql(Q.TRAIL, { caseId }), chartsLoaded]);
   if (seq !== renderSeq) return;
   const steps = data?.escalationTrail;
   if (!steps) {
@@ -626,4 +638,6 @@ function init() {
   route();
 }
 
-document.addEventListener("DOMContentLoaded", init);
+// A deferred script runs once the document is parsed: start at once, not at DOMContentLoaded,
+// which waits for ECharts too.
+init();
