@@ -24,8 +24,11 @@ from playwright.async_api import Browser, Page, Request
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.dashboard import measure
+from gateway.dashboard import QUERIES, dashboard_documents
+from gateway.persisted import PersistedQueries, build_manifest
 from gateway.routing import KeyRouter
 from gateway.server import create_gateway_app
+from shared.auth import Role
 from shared.casework import CaseWork, FixedClock
 from shared.divisions import Tier, division_tree
 from shared.holidays import default_calendar
@@ -43,7 +46,7 @@ from tests.gateway.test_shards import (
     shards,
     tier_service_app,
 )
-from tests.identity import PROVINCE_LEADER, suite_verifier
+from tests.identity import PROVINCE_LEADER, User, suite_verifier
 
 __all__ = ["province"]  # the module-scoped fixture, shared with the shard tests
 
@@ -53,6 +56,7 @@ TODAY = datetime(2025, 6, 1, 4, 0, tzinfo=UTC)  # 12:00 in China, the day the da
 THIS_YEAR = {"from": "2025-01-01", "to": "2025-06-01"}
 LAST_MONTH = {"from": "2025-05-01", "to": "2025-05-31"}
 KUNMING = "5301"
+ANALYST = User("53", (Role.ANALYST,))
 
 STATS = (
     "eventCount personCount timelyAcceptanceRate onTimeReplyRate satisfactionRate backlog "
@@ -67,7 +71,10 @@ async def browser() -> AsyncIterator[Browser]:
 
 
 async def api(client: httpx.AsyncClient, query: str, **variables: Any) -> dict[str, Any]:
-    response = await client.post("/graphql", json={"query": query, "variables": variables})
+    # As an analyst: ad-hoc queries are their work, and pass the allow list (docs/adr/0020).
+    response = await client.post(
+        "/graphql", json={"query": query, "variables": variables}, headers=ANALYST.headers()
+    )
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     assert "errors" not in body, body["errors"][:3]
@@ -318,18 +325,34 @@ async def test_a_province_leader_drills_down_to_a_township_and_follows_a_case(
         assert "from=2024-07-01" in page.url
         await watched.screenshot("dashboard-county-custom-period")
 
-        # Every document the page sent is one of queries.js (a persisted-query allow-list).
+        # Every document the page sent is a file of static/queries/ (its allow list).
         documents = set(await page.evaluate("Object.values(window.XinfangQueries)"))
+        assert documents == set(dashboard_documents().values())
         queries = graphql_queries(sent)
         assert len(queries) >= 14
         assert set(queries) <= documents
         assert watched.problems() == []
 
 
+def allow_list() -> PersistedQueries:
+    """The gateway's allow-list mode with the dashboard's own manifest, as
+    ``xinfang persisted-queries gateway/dashboard/static/queries/*.graphql`` writes it."""
+    manifest = build_manifest(sorted(QUERIES.glob("*.graphql")))
+    documents = {o["id"]: o["body"] for o in manifest["operations"]}
+    assert sorted(documents.values()) == sorted(dashboard_documents().values())
+    return PersistedQueries(documents, allow_list=True, adhoc_roles=frozenset({Role.ANALYST}))
+
+
 async def test_a_county_that_is_down_is_named_and_the_rest_of_its_city_renders(
     browser: Browser, province: Province
 ) -> None:
-    async with shards(province) as shard, watched_page(browser) as watched:
+    """Behind the allow list of the dashboard's documents: the page needs nothing else."""
+    persisted = allow_list()
+    async with shards(province, persisted=persisted) as shard, watched_page(browser) as watched:
+        refused = await shard.gateway.post(
+            "/graphql", json={"query": '{ jurisdiction(code: "53") { name } }'}
+        )
+        assert refused.json()["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_IN_LIST"
         client = shard.gateway
         base = str(client.base_url).rstrip("/")
         expected = await subtree(client, KUNMING, THIS_YEAR)

@@ -1,5 +1,5 @@
 // 信访工作态势: the leaders' dashboard. Only the public GraphQL API (POST /graphql), no build
-// step; every document it sends is in queries.js.
+// step; every document it sends is a file of static/queries/, given to it as queries.js.
 "use strict";
 
 const Q = window.XinfangQueries;
