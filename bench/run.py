@@ -8,7 +8,9 @@ its bulk-loaded cases between runs; the registration node is emptied at every ru
 ``xinfang bench gateways ...`` is the gateway side by side (bench/gateways/run.py);
 ``xinfang bench overview ...`` the leaders' province overview on the demo data
 (bench/overview.py); ``xinfang bench alerts ...`` the province's alert list over all nodes
-(bench/alerts.py); ``xinfang bench hotline ...`` importing a 12345 export (bench/hotline.py).
+(bench/alerts.py); ``xinfang bench hotline ...`` importing a 12345 export (bench/hotline.py);
+``xinfang bench dashboard ...`` the dashboard page rendering it in headless Chromium
+(bench/dashboard.py); ``xinfang bench load ...`` ten minutes of mixed load (bench/load.py).
 """
 
 from __future__ import annotations
@@ -289,6 +291,10 @@ def main(argv: Sequence[str]) -> int:
         from bench.alerts import main as alerts_main
 
         return alerts_main(argv[1:])
+    if argv[:1] == ["dashboard"]:  # `xinfang bench dashboard ...`: the page in Chromium
+        from bench.dashboard import main as dashboard_main
+
+        return dashboard_main(argv[1:])
     args = resolved(build_parser().parse_args(argv))
     try:
         report = asyncio.run(run(args))

@@ -22,6 +22,7 @@ from starlette.applications import Starlette
 from starlette.types import Receive, Scope, Send
 from strawberry.federation import Schema
 
+from gateway.persisted import PersistedQueries
 from gateway.routing import KeyRouter
 from gateway.server import create_gateway_app
 from shared.divisions import Tier, tier_of
@@ -117,7 +118,9 @@ class Shards:
 
 
 @asynccontextmanager
-async def shards(province: Province, **router_options: Any) -> AsyncIterator[Shards]:
+async def shards(
+    province: Province, *, persisted: PersistedQueries | None = None, **router_options: Any
+) -> AsyncIterator[Shards]:
     province.main.requests.clear()
     province.main.headers.clear()
     async with AsyncExitStack() as stack:
@@ -131,7 +134,9 @@ async def shards(province: Province, **router_options: Any) -> AsyncIterator[Sha
             for tier in Tier
         }
         router = KeyRouter(registry, fallback, **router_options)
-        app = create_gateway_app(SUPERGRAPH, verifier=suite_verifier(), router=router, timeout=120)
+        app = create_gateway_app(
+            SUPERGRAPH, verifier=suite_verifier(), router=router, timeout=120, persisted=persisted
+        )
         url = await stack.enter_async_context(serving(app))
         client = await stack.enter_async_context(
             httpx.AsyncClient(base_url=url, timeout=60, auth=ActAs())

@@ -1,65 +1,67 @@
-// 信访工作态势: the leaders' dashboard. Only the public GraphQL API (POST /graphql), no build step.
+// 信访工作态势: the leaders' dashboard. Only the public GraphQL API (POST /graphql), no build
+// step; every document it sends is a file of static/queries/, given to it as queries.js.
 "use strict";
 
+const Q = window.XinfangQueries;
 const DEFAULT_PROVINCE = "53";
+const OVERDUE_PER_NODE = 20;
+// A child whose last report is older than this is named as stale: a node refreshes every five
+// minutes and after every write (docs/adr/0013), so a day without a report is worth a look.
+const STALE_MS = 24 * 3600 * 1000;
 
-const FIGURES = `fragment Figures on Stats {
-  eventCount personCount timelyAcceptanceRate onTimeReplyRate satisfactionRate
-  backlog backlogResolutionRate overdue skipLevelVisits repeatPetitions firstPetitionReplyDays
-}`;
-
-const OVERVIEW = `query DashboardOverview($code: ID!, $period: Period) {
-  jurisdiction(code: $code) {
-    code name tier
-    parent { code name parent { code name parent { code name } } }
-    stats(period: $period) { ...Figures }
-    children { code name tier stats(period: $period) { ...Figures } }
-    cases(filter: { overdue: true, period: $period }, first: 50) {
-      totalCount
-      edges { node { id category registeredAt issueLocality { code name } deadlines { kind due overdue } } }
-    }
-  }
-}
-${FIGURES}`;
-
-const TRAIL = `query DashboardTrail($id: ID!) {
-  case(id: $id) {
-    id status category registeredAt final skipLevel
-    owner { code name }
-    issueLocality { code name }
-    deadlines { kind due metAt overdue metOnTime }
-    events { at action actor reason }
-    trail { at action node { code name } remoteId }
-  }
-}`;
-
-const TIER = { PROVINCE: "省", CITY: "市", COUNTY: "县", TOWNSHIP: "乡镇" };
+const TIER = { PROVINCE: "省", CITY: "市（州）", COUNTY: "县（市、区）", TOWNSHIP: "乡镇（街道）" };
 const CHILD_TIER = { PROVINCE: "市（州）", CITY: "县（市、区）", COUNTY: "乡镇（街道）", TOWNSHIP: "" };
-const ACTIONS = {
-  REGISTER: "登记", TRANSFER: "转送", ASSIGN: "交办", REDIRECT: "引导至法定途径",
-  NOT_ACCEPT: "不予受理", RAISE_OBJECTION: "提出异议", ACCEPT: "受理",
-  RECORD_COMPLETION_REPORT: "办结报告", START_MEDIATION: "开始调解", SETTLE_BY_MEDIATION: "调解成功",
-  END_MEDIATION: "调解终止", BEGIN_HANDLING: "开始办理", EXTEND_HANDLING: "延期办理", REPLY: "答复",
-  RECORD_DELIVERY: "送达", RATE_SATISFACTION: "满意度评价", REQUEST_REVIEW: "申请复查",
-  RECORD_REVIEW_DECISION: "复查决定", REQUEST_FINAL_REVIEW: "申请复核", RECORD_HEARING: "听证",
-  RECORD_FINAL_REVIEW_DECISION: "复核决定", CLOSE: "办结",
-  TRANSFERRED_TO: "转送至", TRANSFERRED_FROM: "转自", ASSIGNED_TO: "交办至", ASSIGNED_BY: "交办自",
-  COMPLETION_REPORTED_TO: "报告办结至", REVIEWED_AT: "复查机关", FINAL_REVIEWED_AT: "复核机关",
-  SUPERVISED_BY: "督办机关",
+const STATUS = {
+  REGISTERED: "已登记", TRANSFERRED: "已转送", ASSIGNED: "已交办", NOT_ACCEPTED: "不予受理",
+  REDIRECTED: "已引导", ACCEPTED: "已受理", IN_MEDIATION: "调解中", HANDLING: "办理中",
+  REPLIED: "已答复", UNDER_REVIEW: "复查中", REVIEWED: "已复查", UNDER_FINAL_REVIEW: "复核中",
+  CLOSED: "已办结",
+};
+const STEPS = {
+  REGISTERED: "登记", ACCEPTED: "受理", NOT_ACCEPTED: "不予受理", REDIRECTED: "引导至法定途径",
+  TRANSFERRED: "转送", ASSIGNED: "交办", COMPLETION_REPORTED: "报告办结", REPLIED: "答复",
+  REVIEW_REQUESTED: "申请复查", REVIEW_DECIDED: "复查决定", FINAL_REVIEW_REQUESTED: "申请复核",
+  FINAL_REVIEW_DECIDED: "复核决定", SUPERVISION_ORDERED: "督办", SUPERVISION_REPLIED: "督办回复",
+  CLOSED: "办结",
+};
+const ROLES = {
+  INTAKE: "登记窗口", GRID_WORKER: "网格员", PETITION_OFFICE: "信访工作机构", HANDLER: "办理机关",
+  MEDIATOR: "调解组织", REVIEWER: "复查机关", FINAL_REVIEWER: "复核机关", SUPERVISOR: "督办机关",
 };
 const DEADLINES = {
   ACCEPTANCE: "受理期限", OBJECTION: "异议期限", HANDLING: "办理期限", ASSIGNMENT: "交办期限",
   REVIEW_REQUEST: "复查申请期限", REVIEW_DECISION: "复查决定期限",
   FINAL_REVIEW_REQUEST: "复核申请期限", FINAL_REVIEW_DECISION: "复核决定期限",
   FAST_TRACK_MEETING: "速办见面", FAST_TRACK_FACTS: "速办查清事实", FAST_TRACK_REPLY: "速办答复",
+  SUPERVISION_REPLY: "督办回复期限",
 };
+const FLOWS = {
+  TRANSFER: "转送", ASSIGNMENT: "交办", REVIEW: "复查", FINAL_REVIEW: "复核",
+  SKIP_LEVEL_VISIT: "越级访", SUPERVISION_ORDER: "督办",
+};
+const TIER_SHORT = { PROVINCE: "省", CITY: "市", COUNTY: "县", TOWNSHIP: "乡" };
+const PERIODS = { month: "本月", lastMonth: "上月", quarter: "本季度", year: "本年", custom: "自定义" };
 
 const charts = {};
+let renderSeq = 0;
+
+// ECharts comes after this script (index.html), so the first requests are on their way while
+// it compiles; a view renders once its answers and ECharts are both there. A failed load
+// resolves too: the page then shows its tables without charts.
+const chartsLoaded = new Promise((resolve) => {
+  if (window.echarts) { resolve(); return; }
+  const script = document.getElementById("echarts-script");
+  if (!script) { resolve(); return; }
+  script.addEventListener("load", resolve);
+  script.addEventListener("error", resolve);
+});
 
 function $(id) { return document.getElementById(id); }
 
-// Sign-in: open the page once as /dashboard?token=<JWT> (e.g. from `xinfang token`); the token
-// is kept in sessionStorage (this tab only) and taken out of the address bar.
+// --- sign-in ------------------------------------------------------------------------------------
+
+// Open the page once as /dashboard?token=<JWT> (e.g. from `xinfang token`); the token is kept in
+// sessionStorage (this tab only) and taken out of the address bar.
 function token() {
   const params = new URLSearchParams(location.search);
   const fromUrl = params.get("token");
@@ -99,7 +101,7 @@ async function gql(query, variables) {
   return { data: body.data || null, errors: body.errors || [] };
 }
 
-// --- period -------------------------------------------------------------------------------
+// --- period and place (kept in the URL hash, so history and links keep them) ----------------------
 
 function isoDay(d) {
   const pad = (n) => String(n).padStart(2, "0");
@@ -110,22 +112,51 @@ function presetPeriod(preset, today = new Date()) {
   const y = today.getFullYear(), m = today.getMonth();
   switch (preset) {
     case "month": return { from: isoDay(new Date(y, m, 1)), to: isoDay(today) };
+    case "lastMonth": return { from: isoDay(new Date(y, m - 1, 1)), to: isoDay(new Date(y, m, 0)) };
     case "quarter": return { from: isoDay(new Date(y, m - (m % 3), 1)), to: isoDay(today) };
-    case "last12": return { from: isoDay(new Date(y - 1, m, today.getDate() + 1)), to: isoDay(today) };
     default: return { from: isoDay(new Date(y, 0, 1)), to: isoDay(today) };
   }
 }
 
-function currentPeriod() {
-  return { from: $("period-from").value, to: $("period-to").value };
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
+
+function readHash() {
+  const h = new URLSearchParams(location.hash.slice(1));
+  let preset = h.get("period") || "year";
+  if (!(preset in PERIODS)) preset = "year";
+  let period = presetPeriod(preset);
+  if (preset === "custom") {
+    const from = h.get("from"), to = h.get("to");
+    if (from && to && DAY.test(from) && DAY.test(to)) period = { from, to };
+    else preset = "year";
+  }
+  return { code: h.get("code"), caseId: h.get("case"), preset, period };
 }
 
-// --- formatting -------------------------------------------------------------------------------
+function hashFor({ code, caseId, preset, period }) {
+  const h = new URLSearchParams();
+  if (caseId) h.set("case", caseId);
+  else if (code) h.set("code", code);
+  h.set("period", preset);
+  if (preset === "custom") { h.set("from", period.from); h.set("to", period.to); }
+  return `#${h.toString()}`;
+}
+
+function go(change) {
+  const next = hashFor({ ...readHash(), ...change });
+  if (next !== location.hash) location.hash = next; // hashchange renders
+  else route();
+}
+
+function linkTo(change) { return hashFor({ ...readHash(), caseId: null, ...change }); }
+
+// --- formatting -----------------------------------------------------------------------------------
 
 function pct(x) { return x === null || x === undefined ? "—" : `${(x * 100).toFixed(2)}%`; }
 function num(x) { return x === null || x === undefined ? "—" : Number(x).toLocaleString("zh-CN"); }
 function days(x) { return x === null || x === undefined ? "—" : x.toFixed(1); }
 function when(iso) { return iso ? new Date(iso).toLocaleString("zh-CN", { hour12: false }) : "—"; }
+function day(iso) { return iso ? new Date(iso).toLocaleDateString("zh-CN") : "—"; }
 
 function cell(text, cls) {
   const td = document.createElement("td");
@@ -134,11 +165,28 @@ function cell(text, cls) {
   return td;
 }
 
+function linkCell(text, href, cls) {
+  const td = document.createElement("td");
+  const a = document.createElement("a");
+  a.href = href;
+  a.textContent = text;
+  td.append(a);
+  if (cls) td.className = cls;
+  return td;
+}
+
+function row(...cells) {
+  const tr = document.createElement("tr");
+  tr.append(...cells);
+  return tr;
+}
+
 const ERRORS = {
   SUBGRAPH_UNAVAILABLE: "辖区服务暂未响应，请稍后再试",
   UNAUTHENTICATED: "请先登录（令牌无效或已过期）",
   FORBIDDEN: "无权查看该辖区",
   NOT_FOUND: "未找到",
+  CASE_NOT_FOUND: "未找到该案件",
   BAD_USER_INPUT: "查询条件有误",
 };
 
@@ -149,28 +197,44 @@ function describe(error, fallback) {
   return known ? `${known}（${code}）` : error.message || fallback;
 }
 
-// --- missing jurisdictions ----------------------------------------------------------------------
-
-function missingFrom(errors) {
-  const missing = new Map();
-  for (const e of errors) {
-    const ext = e.extensions || {};
-    if (ext.code !== "SUBGRAPH_UNAVAILABLE") continue;
-    for (const code of ext.nodes || []) missing.set(code, code);
-    if (!ext.nodes && ext.serviceName) missing.set(ext.serviceName, ext.serviceName);
-  }
-  return [...missing.keys()];
+function setStatus(text, error = false) {
+  const s = $("status");
+  s.textContent = text;
+  s.classList.toggle("error", error);
 }
 
-function showMissing(codes, names) {
+// --- missing and stale jurisdictions --------------------------------------------------------------
+
+// The node an error belongs to: the nodes the gateway names (SUBGRAPH_UNAVAILABLE), else the
+// child whose part of the answer it is (a path jurisdiction.children.N...), else none.
+function errorNodes(error, children = []) {
+  const ext = error.extensions || {};
+  if (ext.nodes?.length) return ext.nodes;
+  const path = error.path || [];
+  if (path[0] === "jurisdiction" && path[1] === "children" && children[path[2]]) return [children[path[2]].code];
+  if (ext.code === "SUBGRAPH_UNAVAILABLE" && ext.serviceName) return [ext.serviceName];
+  return [];
+}
+
+function unavailableNodes(errors, children = []) {
+  return [...new Set(errors.flatMap((e) => errorNodes(e, children)))];
+}
+
+// The banner names every jurisdiction whose figures are not in the page: children that never
+// reported, children whose last report is old, and nodes that did not answer this request.
+function showBanner({ unavailable, missing, stale }, names) {
   const box = $("missing");
-  if (!codes.length) { box.hidden = true; box.textContent = ""; return; }
-  const listed = codes.map((c) => (names.get(c) ? `${names.get(c)}（${c}）` : c));
-  box.textContent = `以下辖区暂未响应，数据不完整：${listed.join("、")}`;
-  box.hidden = false;
+  const label = (c) => (names.get(c) ? `${names.get(c)}（${c}）` : c);
+  const parts = [];
+  if (unavailable.length) parts.push(`暂未响应：${unavailable.map(label).join("、")}`);
+  if (missing.length) parts.push(`从未上报：${missing.map(label).join("、")}`);
+  if (stale.length) parts.push(`超过24小时未上报：${stale.map((s) => `${label(s.code)} 上报于 ${when(s.at)}`).join("、")}`);
+  box.hidden = parts.length === 0;
+  box.textContent = parts.length ? `以下辖区的数据不完整，其余照常显示。${parts.join("；")}` : "";
+  box.dataset.codes = [...unavailable, ...missing, ...stale.map((s) => s.code)].join(",");
 }
 
-// --- overview -----------------------------------------------------------------------------------
+// --- overview -------------------------------------------------------------------------------------
 
 function renderBreadcrumb(j) {
   const chain = [];
@@ -180,181 +244,354 @@ function renderBreadcrumb(j) {
   [...chain, j].forEach((node, i, all) => {
     if (i) { const s = document.createElement("span"); s.className = "sep"; s.textContent = "›"; nav.append(s); }
     if (i === all.length - 1) { const b = document.createElement("strong"); b.textContent = node.name; nav.append(b); }
-    else { const a = document.createElement("a"); a.href = `#code=${node.code}`; a.textContent = node.name; nav.append(a); }
+    else { const a = document.createElement("a"); a.href = linkTo({ code: node.code }); a.textContent = node.name; nav.append(a); }
   });
 }
 
-function renderCards(stats) {
+function renderCards(s) {
   const items = [
-    ["件次", num(stats?.eventCount)], ["人次", num(stats?.personCount)],
-    ["及时受理率", pct(stats?.timelyAcceptanceRate)], ["按期答复率", pct(stats?.onTimeReplyRate)],
-    ["群众满意率", pct(stats?.satisfactionRate)], ["积案", num(stats?.backlog)],
-    ["积案化解率", pct(stats?.backlogResolutionRate)], ["超期", num(stats?.overdue)],
-    ["越级访", num(stats?.skipLevelVisits)], ["重复访", num(stats?.repeatPetitions)],
-    ["初信初访用时（天）", days(stats?.firstPetitionReplyDays)],
+    ["件次", num(s?.eventCount), `人次 ${num(s?.personCount)}；转来 ${num(s?.receivedCount)}`],
+    ["及时受理率", pct(s?.timelyAcceptanceRate), "15日内告知受理 / 应受理"],
+    ["按期办结率", pct(s?.onTimeReplyRate), "按期答复 / 应答复（60日，含延期）"],
+    ["群众满意率", pct(s?.satisfactionRate), "满意与基本满意 / 已评价"],
+    ["积案", num(s?.backlog), `积案化解率 ${pct(s?.backlogResolutionRate)}`],
+    ["超期", num(s?.overdue), "有义务逾期未履行的在办件"],
+    ["督办", `${num(s?.supervisionOrdersOpen)} 件未复`, `其中超期 ${num(s?.supervisionOrdersOverdue)} 件`],
+    ["初信初访用时", `${days(s?.firstPetitionReplyDays)} 天`, "登记至答复的平均天数"],
+    ["越级访", num(s?.skipLevelVisits), `重复访 ${num(s?.repeatPetitions)}`],
   ];
-  $("cards").replaceChildren(...items.map(([label, value]) => {
+  $("cards").replaceChildren(...items.map(([label, value, note]) => {
     const div = document.createElement("div");
     div.className = "card";
-    div.innerHTML = `<div class="label"></div><div class="value"></div>`;
-    div.querySelector(".label").textContent = label;
-    div.querySelector(".value").textContent = value;
+    div.dataset.metric = label;
+    for (const [cls, text] of [["label", label], ["value", value], ["note", note]]) {
+      const part = document.createElement("div");
+      part.className = cls;
+      part.textContent = text;
+      div.append(part);
+    }
     return div;
   }));
 }
 
-function renderChildren(j, missing) {
-  $("children-title").textContent = `下级辖区：${CHILD_TIER[j.tier] || ""}（${j.children.length}）`;
-  $("children-section").hidden = j.children.length === 0;
-  const rows = j.children.map((c) => {
-    const tr = document.createElement("tr");
+function renderChildren(j, children, unavailable) {
+  $("children-title").textContent = `下级辖区：${CHILD_TIER[j.tier] || ""}（${children.length}）`;
+  const rows = children.map((c) => {
     const s = c.stats;
-    if (!s || missing.includes(c.code)) tr.className = "unavailable";
-    const name = document.createElement("td");
-    const a = document.createElement("a");
-    a.href = `#code=${c.code}`;
-    a.textContent = c.name;
-    name.append(a);
-    tr.append(
-      name, cell(c.code, "text"),
+    const tr = row(
+      linkCell(c.jurisdiction.name, linkTo({ code: c.jurisdiction.code })), cell(c.jurisdiction.code, "text"),
       cell(num(s?.eventCount)), cell(num(s?.personCount)), cell(pct(s?.timelyAcceptanceRate)),
       cell(pct(s?.onTimeReplyRate)), cell(pct(s?.satisfactionRate)), cell(num(s?.backlog)),
-      cell(pct(s?.backlogResolutionRate)), cell(num(s?.overdue)), cell(num(s?.skipLevelVisits)),
-      cell(num(s?.repeatPetitions)), cell(days(s?.firstPetitionReplyDays)),
+      cell(pct(s?.backlogResolutionRate)), cell(num(s?.overdue)), cell(num(s?.supervisionOrdersOpen)),
+      cell(num(s?.supervisionOrdersOverdue)), cell(num(s?.skipLevelVisits)), cell(num(s?.repeatPetitions)),
+      cell(days(s?.firstPetitionReplyDays)), cell(c.missing ? "从未上报" : when(c.reportedAt), "text"),
     );
+    tr.dataset.code = c.jurisdiction.code;
+    if (c.missing || !s || unavailable.includes(c.jurisdiction.code)) tr.className = "unavailable";
     return tr;
   });
   $("children-table").tBodies[0].replaceChildren(...rows);
 }
 
-function renderOverdue(j) {
-  const edges = j.cases?.edges || [];
-  const rows = edges.map(({ node }) => {
-    const tr = document.createElement("tr");
-    const id = document.createElement("td");
-    const a = document.createElement("a");
-    a.href = `#case=${encodeURIComponent(node.id)}`;
-    a.textContent = node.id;
-    id.append(a);
-    const late = node.deadlines.filter((d) => d.overdue).map((d) => DEADLINES[d.kind] || d.kind);
-    tr.append(id, cell(node.category, "text"), cell(when(node.registeredAt)),
-      cell(node.issueLocality?.name || "—", "text"), cell(late.join("、"), "text late"));
-    return tr;
-  });
+function renderOverdue(own, overdueData) {
+  const groups = [];
+  const j = overdueData?.jurisdiction;
+  if (j) {
+    groups.push({ code: j.code, name: `${j.name}（本级）`, cases: j.cases });
+    for (const c of j.children || []) groups.push({ code: c.code, name: c.name, cases: c.cases });
+  }
+  const rows = [];
+  const more = [];
+  for (const g of groups) {
+    if (!g.cases) continue; // that node did not answer: named in the banner
+    for (const { node } of g.cases.edges) {
+      const late = node.deadlines.filter((d) => d.overdue);
+      const tr = row(
+        g.code === own ? cell(g.name, "text") : linkCell(g.name, linkTo({ code: g.code }), "text"),
+        linkCell(node.id, linkTo({ caseId: node.id }), "text"),
+        cell(node.category, "text"), cell(STATUS[node.status] || node.status, "text"), cell(when(node.registeredAt)),
+        cell(late.map((d) => DEADLINES[d.kind] || d.kind).join("、"), "text late"),
+        cell(late.map((d) => day(d.due)).join("、"), "text"),
+      );
+      tr.dataset.code = g.code;
+      rows.push(tr);
+    }
+    if (g.cases.totalCount > g.cases.edges.length) more.push(`${g.name} 共 ${g.cases.totalCount} 件，显示 ${g.cases.edges.length} 件`);
+  }
+  if (!rows.length) rows.push(row(Object.assign(cell("本期无超期件", "text"), { colSpan: 7 })));
   $("overdue-table").tBodies[0].replaceChildren(...rows);
+  $("overdue-more").textContent = more.join("；");
 }
+
+function renderFlowsTable(flows) {
+  const rows = flows.map((f) => row(cell(FLOWS[f.kind] || f.kind, "text"), cell(TIER_SHORT[f.fromTier] || f.fromTier, "text"),
+    cell(TIER_SHORT[f.toTier] || f.toTier, "text"), cell(num(f.count))));
+  if (!rows.length) rows.push(row(Object.assign(cell("本期无层级流转", "text"), { colSpan: 4 })));
+  $("flows-table").tBodies[0].replaceChildren(...rows);
+}
+
+function renderCategoriesTable(categories, total) {
+  const rows = categories.map((c) => row(cell(c.category, "text"), cell(num(c.count)), cell(total ? pct(c.count / total) : "—")));
+  if (!rows.length) rows.push(row(Object.assign(cell("本期无新登记信访事项", "text"), { colSpan: 3 })));
+  $("categories-table").tBodies[0].replaceChildren(...rows);
+}
+
+// --- charts ---------------------------------------------------------------------------------------
 
 function chart(id) {
   if (!window.echarts) return null;
-  if (!charts[id]) charts[id] = echarts.init($(id), null, { renderer: "canvas" });
+  if (!charts[id]) {
+    charts[id] = echarts.init($(id), null, { renderer: "canvas" });
+    if (id === "chart-tree") {
+      charts[id].on("click", (p) => { if (p.data?.code) go({ code: p.data.code, caseId: null }); });
+    }
+  }
   return charts[id];
 }
 
-function renderCharts(j) {
-  const names = j.children.map((c) => c.name);
-  const rate = (key) => j.children.map((c) => (c.stats && c.stats[key] !== null ? +(c.stats[key] * 100).toFixed(2) : null));
-  const rates = chart("chart-rates");
-  if (rates) {
-    rates.setOption({
-      tooltip: { trigger: "axis", valueFormatter: (v) => (v === null ? "—" : `${v}%`) },
-      legend: { data: ["及时受理率", "按期答复率", "群众满意率"] },
-      grid: { left: 40, right: 10, bottom: 70 },
-      xAxis: { type: "category", data: names, axisLabel: { rotate: 45, interval: 0 } },
+// Draws every chart and resolves once each has painted a frame (ECharts' `rendered`, or
+// `finished`, whichever comes first: a chart whose option did not change paints nothing new and
+// may skip `finished`): the page is "ready" only then. No animation: the bench and a leader both
+// want the figures at once.
+function drawCharts(options) {
+  const drawn = [];
+  for (const [id, option] of Object.entries(options)) {
+    const c = chart(id);
+    if (!c) continue;
+    drawn.push(new Promise((resolve) => {
+      const done = () => { c.off("finished", done); c.off("rendered", done); resolve(); };
+      c.on("finished", done);
+      c.on("rendered", done);
+      c.clear(); // a treemap given new data with notMerge alone keeps drawing the old tree
+      c.resize(); // to its panel as it is now, before drawing (once, not twice)
+      c.setOption({ animation: false, ...option }, true);
+    }));
+  }
+  return Promise.all(drawn);
+}
+
+function childOptions(children) {
+  const names = children.map((c) => c.jurisdiction.name);
+  const rate = (key) => children.map((c) => (c.stats && c.stats[key] !== null ? +(c.stats[key] * 100).toFixed(2) : null));
+  const axis = { type: "category", data: names, axisLabel: { rotate: names.length > 6 ? 40 : 0, interval: 0, fontSize: 11 } };
+  return {
+    "chart-tree": {
+      tooltip: {
+        formatter: (p) => `${p.name}<br>件次 ${num(p.data.events)}<br>超期 ${num(p.data.value[1])}（${pct(p.data.value[2])}）`,
+      },
+      series: [{
+        type: "treemap", roam: false, nodeClick: false, breadcrumb: { show: false },
+        width: "100%", height: "100%", top: 0, left: 0,
+        levels: [{
+          visualDimension: 2, visualMin: 0, visualMax: 0.2, colorMappingBy: "value",
+          color: ["#3f8f5f", "#e0b33a", "#c0392b"], itemStyle: { gapWidth: 2, borderColor: "#fff" },
+        }],
+        label: { show: true, formatter: (p) => `${p.name}\n${num(p.data.events)}` },
+        data: children.map((c) => {
+          const events = c.stats?.eventCount ?? 0;
+          const overdue = c.stats?.overdue ?? 0;
+          // Area by events; a child with none keeps a small tile, so it can still be clicked.
+          return { name: c.jurisdiction.name, code: c.jurisdiction.code, events, value: [Math.max(events, 1), overdue, events ? overdue / events : 0] };
+        }),
+      }],
+    },
+    "chart-rates": {
+      tooltip: { trigger: "axis", valueFormatter: (v) => (v === null || v === undefined ? "—" : `${v}%`) },
+      legend: { top: 0, data: ["及时受理率", "按期办结率", "群众满意率"] },
+      grid: { left: 45, right: 10, top: 35, bottom: 5, containLabel: true },
+      xAxis: axis,
       yAxis: { type: "value", min: (v) => Math.max(0, Math.floor(v.min - 2)), max: 100 },
       series: [
         { name: "及时受理率", type: "bar", data: rate("timelyAcceptanceRate") },
-        { name: "按期答复率", type: "bar", data: rate("onTimeReplyRate") },
+        { name: "按期办结率", type: "bar", data: rate("onTimeReplyRate") },
         { name: "群众满意率", type: "bar", data: rate("satisfactionRate") },
       ],
-    }, true);
-  }
-  const backlog = chart("chart-backlog");
-  if (backlog) {
-    backlog.setOption({
+    },
+    "chart-backlog": {
       tooltip: { trigger: "axis" },
-      legend: { data: ["积案", "超期"] },
-      grid: { left: 40, right: 10, bottom: 70 },
-      xAxis: { type: "category", data: names, axisLabel: { rotate: 45, interval: 0 } },
-      yAxis: { type: "value", minInterval: 1 },
+      legend: { top: 0, data: ["积案", "超期", "积案化解率"] },
+      grid: { left: 45, right: 45, top: 35, bottom: 5, containLabel: true },
+      xAxis: axis,
+      yAxis: [{ type: "value", minInterval: 1 }, { type: "value", max: 100, axisLabel: { formatter: "{value}%" } }],
       series: [
-        { name: "积案", type: "bar", data: j.children.map((c) => c.stats?.backlog ?? null) },
-        { name: "超期", type: "bar", data: j.children.map((c) => c.stats?.overdue ?? null) },
+        { name: "积案", type: "bar", data: children.map((c) => c.stats?.backlog ?? null) },
+        { name: "超期", type: "bar", data: children.map((c) => c.stats?.overdue ?? null) },
+        { name: "积案化解率", type: "line", yAxisIndex: 1, data: rate("backlogResolutionRate") },
       ],
-    }, true);
-  }
+    },
+  };
 }
 
-async function showOverview(code) {
+// The flows as a three-column sankey: the tier that acted or sent, the kind of act, the tier it
+// went to (a sankey needs no cycles, and "county → city" and "city → county" are both real).
+function flowOptions(flows) {
+  const nodes = new Map();
+  const links = new Map();
+  const add = (source, target, value) => {
+    nodes.set(source, true); nodes.set(target, true);
+    const key = `${source}\u0000${target}`;
+    links.set(key, (links.get(key) || 0) + value);
+  };
+  for (const f of flows) {
+    if (!f.count) continue;
+    const from = `${TIER_SHORT[f.fromTier] || f.fromTier}级发起`;
+    const kind = FLOWS[f.kind] || f.kind;
+    const to = `至${TIER_SHORT[f.toTier] || f.toTier}级`;
+    add(from, kind, f.count);
+    add(kind, to, f.count);
+  }
+  const series = {
+    type: "sankey", left: 10, right: 70, top: 10, bottom: 10, nodeGap: 10, emphasis: { focus: "adjacency" },
+    data: [...nodes.keys()].map((name) => ({ name })),
+    links: [...links].map(([key, value]) => { const [source, target] = key.split("\u0000"); return { source, target, value }; }),
+  };
+  return {
+    tooltip: { trigger: "item" },
+    title: nodes.size ? undefined : { text: "本期无层级流转", left: "center", top: "middle", textStyle: { fontSize: 14, color: "#888" } },
+    series: nodes.size ? [series] : [],
+  };
+}
+
+function categoryOptions(categories) {
+  const top = [...categories].reverse();
+  return {
+    tooltip: { trigger: "axis" },
+    grid: { left: 110, right: 20, top: 10, bottom: 30 },
+    xAxis: { type: "value", minInterval: 1 },
+    yAxis: { type: "category", data: top.map((c) => c.category) },
+    series: [{ name: "件次", type: "bar", data: top.map((c) => c.count) }],
+    title: categories.length ? undefined : { text: "本期无新登记信访事项", left: "center", top: "middle", textStyle: { fontSize: 14, color: "#888" } },
+  };
+}
+
+// --- the views ------------------------------------------------------------------------------------
+
+// The marker tests and the bench wait for: set once every request of the view has finished and
+// every chart has drawn, with what was drawn (the place and the period).
+function ready(view, seq, place = "", period = null) {
+  if (seq !== renderSeq) return;
+  const root = document.documentElement.dataset;
+  root.place = place;
+  root.period = period ? `${period.from}/${period.to}` : "";
+  root.ready = view;
+  window.dashboardReadyAt = performance.now();
+}
+
+async function showOverview(code, period, seq) {
   $("trail").hidden = true;
   setStatus("加载中…");
-  const { data, errors } = await gql(OVERVIEW, { code, period: currentPeriod() });
-  const j = data?.jurisdiction;
+  const [overview, overdue] = await Promise.all([
+    gql(Q.OVERVIEW, { code, period }),
+    gql(Q.OVERDUE, { code, period, first: OVERDUE_PER_NODE }),
+    chartsLoaded,
+  ]);
+  if (seq !== renderSeq) return;
+  const j = overview.data?.jurisdiction;
   if (!j) {
-    setStatus(describe(errors[0], `没有辖区 ${code}`), true);
+    const unavailable = unavailableNodes(overview.errors);
+    showBanner({ unavailable, missing: [], stale: [] }, new Map());
+    setStatus(describe(overview.errors[0], `没有辖区 ${code}`), true);
     $("overview").hidden = true;
+    ready("error", seq, code, period);
     return;
   }
   document.title = `信访工作态势 · ${j.name}`;
   $("title-name").textContent = `· ${j.name}`;
-  const missing = missingFrom(errors);
-  showMissing(missing, new Map(j.children.map((c) => [c.code, c.name]).concat([[j.code, j.name]])));
+  const children = j.childStats || [];
+  const names = new Map([[j.code, j.name], ...children.map((c) => [c.jurisdiction.code, c.jurisdiction.name])]);
+  const now = Date.now();
+  const overdueChildren = overdue.data?.jurisdiction?.children || [];
+  const unavailable = [...new Set([
+    ...unavailableNodes(overview.errors), ...unavailableNodes(overdue.errors, overdueChildren),
+  ])];
+  showBanner({
+    unavailable,
+    missing: children.filter((c) => c.missing).map((c) => c.jurisdiction.code),
+    stale: children.filter((c) => !c.missing && c.reportedAt && now - Date.parse(c.reportedAt) > STALE_MS)
+      .map((c) => ({ code: c.jurisdiction.code, at: c.reportedAt })),
+  }, names);
   renderBreadcrumb(j);
-  renderCards(j.stats);
-  renderChildren(j, missing);
-  renderOverdue(j);
+  renderCards(j.subtreeStats);
+  const hasChildren = children.length > 0;
+  for (const el of document.querySelectorAll("[data-needs-children]")) el.hidden = !hasChildren;
+  renderChildren(j, children, unavailable);
+  renderOverdue(j.code, overdue.data);
+  renderFlowsTable(j.escalationFlows || []);
+  renderCategoriesTable(j.topCategories || [], j.subtreeStats?.eventCount || 0);
+  $("tree-title").textContent = `下级辖区分布：${CHILD_TIER[j.tier] || ""}`;
   $("overview").hidden = false;
-  renderCharts(j);
-  const period = currentPeriod();
-  setStatus(`${TIER[j.tier] || ""}级 · ${period.from} 至 ${period.to} 登记的信访事项（本级数据）`);
+  const options = {
+    "chart-flows": flowOptions(j.escalationFlows || []),
+    "chart-categories": categoryOptions(j.topCategories || []),
+    ...(hasChildren ? childOptions(children) : {}),
+  };
+  await drawCharts(options);
+  // Errors of one node are in the banner; anything else is said in the status line.
+  const other = [...overview.errors, ...overdue.errors].find((e) => errorNodes(e, overdueChildren).length === 0);
+  const asOf = j.subtreeStats?.asOf ? `，数据截至 ${when(j.subtreeStats.asOf)}` : "";
+  setStatus(other ? describe(other, "部分数据未能加载") :
+    `${TIER[j.tier] || ""} · ${period.from} 至 ${period.to} 登记的信访事项（含全部下级辖区${asOf}）`, Boolean(other));
+  ready("overview", seq, j.code, period);
 }
 
-// --- trail ----------------------------------------------------------------------------------------
-
-async function showTrail(id) {
+async function showTrail(caseId, seq) {
   setStatus("加载案件轨迹…");
-  const { data, errors } = await gql(TRAIL, { id });
-  const c = data?.case;
-  if (!c) { setStatus(describe(errors[0], `没有案件 ${id}`), true); return; }
+  const [{ data, errors }] = await Promise.all([gql(Q.TRAIL, { caseId }), chartsLoaded]);
+  if (seq !== renderSeq) return;
+  const steps = data?.escalationTrail;
+  if (!steps) {
+    setStatus(describe(errors[0], `没有案件 ${caseId}`), true);
+    ready("error", seq, caseId);
+    return;
+  }
+  showBanner({ unavailable: unavailableNodes(errors), missing: [], stale: [] }, new Map());
   $("overview").hidden = true;
   $("trail").hidden = false;
-  $("trail-id").textContent = c.id;
-  const facts = [
+  $("trail-id").textContent = caseId;
+  const c = data.case;
+  const facts = c ? [
     ["承办节点", `${c.owner.name}（${c.owner.code}）`], ["问题属地", c.issueLocality.name],
-    ["类别", c.category], ["状态", c.status], ["登记时间", when(c.registeredAt)],
-    ["越级访", c.skipLevel ? "是" : "否"], ["三级终结", c.final ? "是" : "否"],
-  ];
+    ["类别", c.category], ["状态", STATUS[c.status] || c.status], ["登记时间", when(c.registeredAt)],
+  ] : [["案件", "承办节点暂未响应"]];
   $("trail-facts").replaceChildren(...facts.flatMap(([k, v]) => {
     const dt = document.createElement("dt"); dt.textContent = k;
     const dd = document.createElement("dd"); dd.textContent = v;
     return [dt, dd];
   }));
-  const steps = [
-    ...c.events.map((e) => ({ at: e.at, node: `${c.owner.name}`, what: ACTIONS[e.action] || e.action, who: e.actor, note: e.reason || "" })),
-    ...c.trail.map((t) => ({ at: t.at, node: `${t.node.name}（${t.node.code}）`, what: ACTIONS[t.action] || t.action, who: "", note: t.remoteId || "" })),
-    ...c.deadlines.map((d) => ({ at: d.due, node: c.owner.name, what: DEADLINES[d.kind] || d.kind, who: "",
-      note: d.metAt ? (d.metOnTime ? "按期" : "逾期完成") : (d.overdue ? "已超期" : "未到期"), late: d.overdue || d.metOnTime === false })),
-  ].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
-  $("trail-table").tBodies[0].replaceChildren(...steps.map((s) => {
-    const tr = document.createElement("tr");
-    tr.append(cell(when(s.at)), cell(s.node, "text"), cell(s.what, "text"), cell(s.who, "text"), cell(s.note, s.late ? "text late" : "text"));
+  // In time order (the index gives them so; sorted again, stably, so the page never depends on it).
+  const ordered = [...steps].sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
+  $("trail-table").tBodies[0].replaceChildren(...ordered.map((s) => {
+    const d = s.deadline;
+    const held = d ? (d.held ? "按期" : "超期") : "";
+    const tr = row(
+      cell(when(s.at)), cell(`${s.node.name}（${s.node.code}）`, "text"), cell(TIER_SHORT[s.node.tier] || s.node.tier, "text"),
+      cell(STEPS[s.action] || s.action, "text"), cell(ROLES[s.role] || s.role || "", "text"),
+      cell(d ? DEADLINES[d.kind] || d.kind : "", "text"), cell(d ? when(d.due) : ""), cell(d ? when(d.metAt) : ""),
+      cell(held, d && !d.held ? "text late" : "text"), cell(s.note || "", "text"), cell(s.case?.id || "", "text"),
+    );
+    tr.dataset.action = s.action;
     return tr;
   }));
-  setStatus(`案件 ${c.id} 的轨迹`);
+  setStatus(`案件 ${caseId} 的轨迹：${ordered.length} 个环节`);
+  ready("trail", seq, caseId);
 }
 
-// --- CSV ----------------------------------------------------------------------------------------
+// --- CSV ------------------------------------------------------------------------------------------
 
 function tableCsv(table) {
-  const quote = (t) => (/[",\n]/.test(t) ? `"${t.replace(/"/g, '""')}"` : t);
+  const quote = (t) => (/[",\r\n]/.test(t) ? `"${t.replace(/"/g, '""')}"` : t);
   return [...table.rows].map((r) => [...r.cells].map((c) => quote(c.textContent.trim())).join(",")).join("\r\n");
 }
 
+// UTF-8 with a byte-order mark, so Excel opens the Chinese text correctly.
 function exportCsv(tableId) {
   const table = $(tableId);
   const blob = new Blob(["\ufeff" + tableCsv(table) + "\r\n"], { type: "text/csv;charset=utf-8" });
+  const { code, caseId, period } = readHash();
+  const place = caseId || code || tokenJurisdiction() || DEFAULT_PROVINCE;
   const a = document.createElement("a");
   a.href = URL.createObjectURL(blob);
-  a.download = `${tableId}-${isoDay(new Date())}.csv`;
+  a.download = `${tableId}-${place}-${period.from}_${period.to}.csv`;
   document.body.append(a);
   a.click();
   a.remove();
@@ -363,36 +600,44 @@ function exportCsv(tableId) {
 
 // --- wiring ---------------------------------------------------------------------------------------
 
-function setStatus(text, error = false) {
-  const s = $("status");
-  s.textContent = text;
-  s.classList.toggle("error", error);
-}
-
 function route() {
-  const hash = new URLSearchParams(location.hash.slice(1));
-  const run = hash.get("case") ? showTrail(hash.get("case")) : showOverview(hash.get("code") || tokenJurisdiction() || DEFAULT_PROVINCE);
-  run.catch((e) => setStatus(e.message || String(e), true));
+  const seq = ++renderSeq;
+  delete document.documentElement.dataset.ready;
+  delete document.documentElement.dataset.place;
+  const state = readHash();
+  $("period-preset").value = state.preset;
+  $("period-from").value = state.period.from;
+  $("period-to").value = state.period.to;
+  const run = state.caseId
+    ? showTrail(state.caseId, seq)
+    : showOverview(state.code || tokenJurisdiction() || DEFAULT_PROVINCE, state.period, seq);
+  run.catch((e) => { setStatus(e.message || String(e), true); ready("error", seq); });
 }
 
 function init() {
-  const setPreset = () => {
+  $("period-preset").addEventListener("change", () => {
     const preset = $("period-preset").value;
-    if (preset === "custom") return;
-    const p = presetPeriod(preset);
-    $("period-from").value = p.from;
-    $("period-to").value = p.to;
-  };
-  setPreset();
-  $("period-preset").addEventListener("change", () => { setPreset(); route(); });
-  $("period").addEventListener("submit", (e) => { e.preventDefault(); $("period-preset").value = "custom"; route(); });
+    if (preset === "custom") return; // the dates are edited, then 查询
+    go({ preset });
+  });
+  $("period").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const from = $("period-from").value, to = $("period-to").value;
+    if (from > to) { setStatus("起始日期晚于截止日期", true); return; }
+    go({ preset: "custom", period: { from, to } });
+  });
   for (const button of document.querySelectorAll("[data-export]")) {
     button.addEventListener("click", () => exportCsv(button.dataset.export));
   }
-  $("trail-close").addEventListener("click", () => history.back());
+  $("trail-close").addEventListener("click", () => {
+    if (history.length > 1) history.back();
+    else go({ caseId: null });
+  });
   window.addEventListener("hashchange", route);
   window.addEventListener("resize", () => Object.values(charts).forEach((c) => c.resize()));
   route();
 }
 
-document.addEventListener("DOMContentLoaded", init);
+// A deferred script runs once the document is parsed: start at once, not at DOMContentLoaded,
+// which waits for ECharts too.
+init();
