@@ -99,12 +99,35 @@ async def drop_database(url: str, name: str) -> None:
         await engine.dispose()
 
 
-def create_engine(url: str, database: str, *, pool_size: int = 10) -> AsyncEngine:
+IDLE_IN_TRANSACTION_SECONDS = 60.0
+
+
+def create_engine(
+    url: str,
+    database: str,
+    *,
+    pool_size: int = 10,
+    idle_in_transaction_seconds: float | None = None,
+) -> AsyncEngine:
+    """The engine of the nodes' database. A session left idle inside a transaction for
+    ``idle_in_transaction_seconds`` (``XINFANG_IDLE_TRANSACTION_TIMEOUT``, default 60) is ended
+    by the server: a task cancelled in the middle of its transaction (a request whose client
+    went away, a service stopping) must not keep its row locks, and every other writer of those
+    rows waiting, for ever. No transaction of ours waits that long between two statements (the
+    relay's longest wait is one message's HTTP timeout, 10 s)."""
+    seconds = idle_in_transaction_seconds
+    if seconds is None:
+        seconds = float(
+            os.environ.get("XINFANG_IDLE_TRANSACTION_TIMEOUT", IDLE_IN_TRANSACTION_SECONDS)
+        )
     return create_async_engine(
         asyncpg_url(url, database),
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=False,
+        connect_args={
+            "server_settings": {"idle_in_transaction_session_timeout": str(int(seconds * 1000))}
+        },
     )
 
 
