@@ -24,7 +24,7 @@ IMPORT = """mutation($d: String!, $f: HotlineFormat!, $c: Boolean!) {
 CONVERT = """mutation($t: ID!, $n: String) {
   convertHotlineTicket(ticketId: $t, petitionerName: $n) {
     id channel category summary status issueLocality { code }
-    petitioner { name phone masked }
+    petitioner(purpose: "核实来电人身份") { name masked }
     hotlineTicket { ticketNumber converted caseId } } }"""
 TICKETS = """query($c: ID!, $f: HotlineTicketFilter, $n: Int!, $a: String) {
   jurisdiction(code: $c) { hotlineTickets(filter: $f, first: $n, after: $a) {
@@ -181,7 +181,8 @@ async def test_a_ticket_is_converted_once_through_the_normal_registration(
     assert (case["category"], case["summary"]) == ("劳动社保", "工资拖欠第1号")
     assert case["status"] == "REGISTERED"
     assert case["issueLocality"]["code"] == COUNTY
-    assert case["petitioner"] == {"name": "王**", "phone": "+86871****3456", "masked": True}
+    # The node's own handler, stating a purpose, reads the caller clear (ADR 0018: audited).
+    assert case["petitioner"] == {"name": "王小明", "masked": False}
     assert case["hotlineTicket"] == {
         "ticketNumber": "YN-2025-000001",
         "converted": True,
@@ -195,7 +196,7 @@ async def test_a_ticket_is_converted_once_through_the_normal_registration(
     assert await snapshot(clean_engine, COUNTY) == before
     # A ticket not flagged may still be judged a petition by the handler, with another name.
     other = ok(await gql(CONVERT, {"t": "YN-2025-000002", "n": "王大明"}), "convertHotlineTicket")
-    assert other["petitioner"]["name"] == "王**"
+    assert other["petitioner"]["name"] == "王大明"
     async with clean_engine.connect() as conn:
         rows = await conn.execute(
             text(
