@@ -69,6 +69,8 @@ MatterCheckEnum = strawberry.enum(MatterCheck, name="MatterCheck")
 FlowKindEnum = strawberry.enum(FlowKind, name="EscalationFlowKind")
 
 MAX_PAGE = 500
+EARLIEST_DAY = date(1949, 10, 1)
+LATEST_DAY = date(2199, 12, 31)
 MAX_CATEGORIES = 100
 
 NodeInfo = Info[NodeContext, None]
@@ -80,6 +82,11 @@ class Period:
     to: date
 
     def checked(self) -> Period:
+        # Days this system can hold: petition work began in 1951; day arithmetic around the
+        # ends of the calendar (0001-01-01 minus a day) must not overflow inside a query.
+        for day in (self.from_, self.to):
+            if not EARLIEST_DAY <= day <= LATEST_DAY:
+                raise bad_input(f"a period lies between {EARLIEST_DAY} and {LATEST_DAY}", "period")
         if self.to < self.from_:
             raise bad_input("a period ends on or after the day it starts", "period")
         if (self.to - self.from_).days > 3660:

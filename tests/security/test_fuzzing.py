@@ -385,3 +385,13 @@ async def test_what_the_fuzzing_found_is_refused_at_the_door(platform: Platform)
         "tiers": ["TOWNSHIP"],
     }
     assert error["path"] == ["takeFastTrack"]
+
+    # A third: a period at the very start of the calendar overflowed day arithmetic.
+    report = 'mutation { fileStatisticsReport(period: {from: "0001-01-01", to: "0001-01-01"})'
+    report += " { messageId } }"
+    response = await platform.post(
+        f"{platform.services}/nodes/5301/graphql", {"query": report}, User("5301").token()
+    )
+    [error] = response.json()["errors"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "between 1949-10-01 and 2199-12-31" in error["message"]
