@@ -147,6 +147,8 @@ class PersistedQueries:
             raise PersistedQueryError(
                 "BAD_REQUEST", "A JSON body with a 'query' string is required."
             )
+        if digest is None and not self.allow_list:
+            return query  # the common case: a plain query, nothing to hash (the cache hashes)
         text_digest = digest if looked_up and digest is not None else sha256(query)
         if digest is not None and digest != text_digest:
             raise PersistedQueryError(
