@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
 import json
 import os
 import platform
@@ -29,23 +28,18 @@ from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bench.overview import VARIABLES, Measured, _cases
+from bench.overview import VARIABLES, Measured
+from bench.province import demo_province, served
 from bench.run import BenchUsers
-from bench.server import StatementCounter, serving
+from bench.server import StatementCounter
 from bench.timing import Summary
-from gateway.routing import KeyRouter
-from gateway.server import create_gateway_app
 from shared.alerts import Alert, AlertKind, Severity
-from shared.cli import build_app, converge_figures, prepare_database, seed_nodes
-from shared.divisions import Tier, ancestors, division_tree
-from shared.local_platform import SUPERGRAPH
+from shared.divisions import ancestors, division_tree
 from shared.persistence.alert_records import AlertRecord
-from shared.persistence.database import describe
 from shared.persistence.migrate import schema_for
 from shared.persistence.repository import NodeDatabase
 from shared.persistence.tables import alerts as alerts_table
-from shared.registry import NodeRegistry
-from shared.settings import PROJECT_ROOT, Settings
+from shared.settings import PROJECT_ROOT
 
 ALERTS_FILE = PROJECT_ROOT / "docs" / "queries" / "province-alerts.graphql"
 LIMIT_SECONDS = 1.0  # issue 8: the alert list over all nodes answers in under 1 s
@@ -167,45 +161,29 @@ async def _timed(
 
 
 async def run(args: argparse.Namespace) -> AlertsReport:
-    settings = Settings.from_env()
-    if args.database:
-        settings = dataclasses.replace(settings, database_name=args.database)
-    nodes = [d.code for d in division_tree().province_nodes(args.province)]
-    url, engine = await prepare_database(settings, nodes)
-    started = time.perf_counter()
-    if args.cases_per_node > 0:
-        await seed_nodes(
-            engine, nodes, cases_per_node=args.cases_per_node, settings=settings, progress=False
-        )
-    else:
-        await converge_figures(engine, nodes, settings=settings)  # the alerts too
-    if args.more_alerts > 0:
-        await raise_more_alerts(engine, args.province, args.more_alerts)
-    seeded = time.perf_counter() - started
-    cases = await _cases(nodes, engine)
-    open_alerts = await _open_alerts(engine, args.province)
-    counter = StatementCounter(engine)
-    registry = NodeRegistry()
-    users = BenchUsers()  # a handler of the province: reads its whole subtree
-    services = build_app(
-        engine, nodes, settings, registry, users.verifier, relay=False, alerts=False
-    )
-    sdl = SUPERGRAPH.read_text(encoding="utf-8")
-    rows: list[Measured] = []
-    listed = 0
-    try:
-        async with serving(services) as base:
-            registry.tiers.update(dict.fromkeys(Tier, base))
-            fallback = {t.value.lower(): f"{base}/tiers/{t.value.lower()}/graphql" for t in Tier}
-            router = KeyRouter(registry, fallback)
-            gateway = create_gateway_app(sdl, router=router, timeout=120, verifier=users.verifier)
+    async with demo_province(
+        args.province, database=args.database, cases_per_node=args.cases_per_node
+    ) as province:
+        started = time.perf_counter()
+        if args.more_alerts > 0:
+            await raise_more_alerts(province.engine, args.province, args.more_alerts)
+        seeded = province.prepared_seconds + time.perf_counter() - started
+        open_alerts = await _open_alerts(province.engine, args.province)
+        counter = StatementCounter(province.engine)
+        users = BenchUsers(args.province)  # a handler of the province: reads its whole subtree
+        rows: list[Measured] = []
+        listed = 0
+        try:
             async with (
-                serving(gateway) as front,
+                served(province, users, alerts=False) as front,
                 httpx.AsyncClient(timeout=120, auth=users) as client,
             ):
                 targets = (
-                    ("alert list through the gateway", f"{front}/graphql"),
-                    (f"alert list at node {args.province}", registry.graphql_url(args.province)),
+                    ("alert list through the gateway", front.graphql),
+                    (
+                        f"alert list at node {args.province}",
+                        front.registry.graphql_url(args.province),
+                    ),
                 )
                 for name, target in targets:
                     latency, size, statements, listed = await _timed(
@@ -217,18 +195,17 @@ async def run(args: argparse.Namespace) -> AlertsReport:
                         warmups=args.warmups,
                     )
                     rows.append(Measured(name, latency, size, statements))
-    finally:
-        counter.close()
-        await engine.dispose()
-    return AlertsReport(
-        database=f"{describe(url)} / {settings.database_name}",
-        nodes=len(nodes),
-        cases=cases,
-        alerts_open=open_alerts,
-        alerts_listed=listed,
-        seeded_seconds=seeded,
-        rows=rows,
-    )
+        finally:
+            counter.close()
+        return AlertsReport(
+            database=province.database,
+            nodes=len(province.nodes),
+            cases=province.cases,
+            alerts_open=open_alerts,
+            alerts_listed=listed,
+            seeded_seconds=seeded,
+            rows=rows,
+        )
 
 
 def table(report: AlertsReport) -> str:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
 import os
 import platform
 import time
@@ -27,19 +26,10 @@ from dataclasses import dataclass
 import httpx
 from playwright.async_api import Browser, Page, Request, ViewportSize, async_playwright
 
-from bench.overview import _cases
+from bench.province import demo_province, served
 from bench.run import BenchUsers
-from bench.server import serving
 from bench.timing import Summary
-from gateway.routing import KeyRouter
-from gateway.server import create_gateway_app
 from shared.auth import Role
-from shared.cli import build_app, converge_figures, prepare_database, seed_nodes
-from shared.divisions import Tier, division_tree
-from shared.local_platform import SUPERGRAPH
-from shared.persistence.database import describe
-from shared.registry import NodeRegistry
-from shared.settings import Settings
 
 CHROMIUM = "/usr/bin/chromium"
 # As tests/e2e/browser.py: without these Chromium keeps trying to reach Google's hosts.
@@ -165,53 +155,31 @@ async def measure(
 
 
 async def run(args: argparse.Namespace) -> DashboardReport:
-    settings = Settings.from_env()
-    if args.database:
-        settings = dataclasses.replace(settings, database_name=args.database)
-    nodes = [d.code for d in division_tree().province_nodes(args.province)]
-    url, engine = await prepare_database(settings, nodes)
-    started = time.perf_counter()
-    if args.cases_per_node > 0:
-        await seed_nodes(
-            engine, nodes, cases_per_node=args.cases_per_node, settings=settings, progress=False
+    async with demo_province(
+        args.province, database=args.database, cases_per_node=args.cases_per_node
+    ) as province:
+        users = BenchUsers(args.province)
+        leader = users.key.mint(
+            subject=f"bench-leader@{args.province}",
+            jurisdiction=args.province,
+            roles=[Role.LEADER],
+            issuer="xinfang-bench",
+            audience="xinfang",
+            ttl=24 * 3600,
         )
-    else:
-        await converge_figures(engine, nodes, settings=settings)
-    seeded = time.perf_counter() - started
-    cases = await _cases(nodes, engine)
-    registry = NodeRegistry()
-    users = BenchUsers()
-    leader = users.key.mint(
-        subject=f"bench-leader@{args.province}",
-        jurisdiction=args.province,
-        roles=[Role.LEADER],
-        issuer="xinfang-bench",
-        audience="xinfang",
-        ttl=24 * 3600,
-    )
-    services = build_app(engine, nodes, settings, registry, users.verifier, relay=False)
-    sdl = SUPERGRAPH.read_text(encoding="utf-8")
-    try:
-        async with serving(services) as base:
-            registry.tiers.update(dict.fromkeys(Tier, base))
-            fallback = {t.value.lower(): f"{base}/tiers/{t.value.lower()}/graphql" for t in Tier}
-            router = KeyRouter(registry, fallback)
-            gateway = create_gateway_app(sdl, router=router, timeout=120, verifier=users.verifier)
-            async with serving(gateway) as front, chromium() as browser:
-                version = browser.version
-                rows = await measure(
-                    browser, front, leader, args.province, runs=args.runs, warmups=args.warmups
-                )
-    finally:
-        await engine.dispose()
-    return DashboardReport(
-        database=f"{describe(url)} / {settings.database_name}",
-        nodes=len(nodes),
-        cases=cases,
-        seeded_seconds=seeded,
-        browser=f"Chromium {version} (headless, {CHROMIUM})",
-        rows=rows,
-    )
+        async with served(province, users) as front, chromium() as browser:
+            version = browser.version
+            rows = await measure(
+                browser, front.front, leader, args.province, runs=args.runs, warmups=args.warmups
+            )
+        return DashboardReport(
+            database=province.database,
+            nodes=len(province.nodes),
+            cases=province.cases,
+            seeded_seconds=province.prepared_seconds,
+            browser=f"Chromium {version} (headless, {CHROMIUM})",
+            rows=rows,
+        )
 
 
 def table(report: DashboardReport) -> str:

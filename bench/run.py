@@ -127,15 +127,19 @@ async def set_aside_unserved(engine: AsyncEngine, code: str) -> int:
 
 class BenchUsers(httpx.Auth):
     """The bench's own signing key: each request comes from a handler of the node it asks
-    (tokens are verified as in production; one token per node, minted once)."""
+    (tokens are verified as in production; one token per node, minted once); a request to the
+    gateway comes from a handler of ``home``."""
 
-    def __init__(self) -> None:
+    def __init__(self, home: str = "53") -> None:
+        self.home = home
         self.key = SigningKey.generate("ES256", kid="xinfang-bench")
         self.verifier = TokenVerifier(StaticKeys(self.key.jwks()), "xinfang-bench", "xinfang")
         self.tokens: dict[str, str] = {}
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        code = request.url.path.split("/")[2] if request.url.path.startswith("/nodes/") else "53"
+        code = (
+            request.url.path.split("/")[2] if request.url.path.startswith("/nodes/") else self.home
+        )
         if code not in self.tokens:
             self.tokens[code] = self.key.mint(
                 subject=f"bench@{code}",

@@ -37,6 +37,7 @@ from graphql import (
 )
 
 from gateway.http import HttpClient, HttpError, HttpResponse, HttpTimeout
+from gateway.timing import current_timing
 from shared.telemetry import client_span, tracing_enabled
 
 __all__ = [
@@ -282,6 +283,9 @@ class SubgraphFetcher:
         except TypeError:  # e.g. an integer beyond 64 bits: the standard library copes
             payload = json.dumps({"query": query, "variables": dict(variables)}).encode()
         sent = (("accept", "application/json"), *(headers or {}).items())
+        timing = current_timing()
+        if timing is not None:
+            timing.enter()
         try:
             if tracing_enabled():  # a client span, its traceparent sent on (never shared)
                 with client_span("POST", url, **{"xinfang.subgraph": subgraph}) as carrier:
@@ -297,6 +301,9 @@ class SubgraphFetcher:
             return _failure(subgraph, f"no answer within {timeout:g} s"), False
         except HttpError as exc:
             return _failure(subgraph, exc.reason), True
+        finally:
+            if timing is not None:
+                timing.leave()
         body = _decode(response.body)
         if not isinstance(body, dict) or not ("data" in body or "errors" in body):
             failure = _failure(subgraph, f"HTTP {response.status} without a GraphQL body")

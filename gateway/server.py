@@ -44,6 +44,7 @@ from gateway.pipeline import Gateway
 from gateway.ratelimit import RateLimit, RateLimiter, rate_limited_body
 from gateway.subscriptions import SubscriptionGateway
 from gateway.supergraph import load_supergraph
+from gateway.timing import current_timing, start_timing
 from shared.auth import AuthError, TokenVerifier, bearer_token
 from shared.telemetry import configure_tracing, instrument_app
 
@@ -103,6 +104,7 @@ def create_gateway_app(
             await fetcher.aclose()
 
     async def graphql_post(request: Request) -> Response:
+        start_timing()
         gateway = holder.get("gateway")
         if gateway is None:
             return _not_ready()
@@ -117,6 +119,7 @@ def create_gateway_app(
     async def graphql_get(request: Request) -> Response:
         if "text/html" in request.headers.get("accept", "") and "query" not in request.query_params:
             return HTMLResponse(get_graphql_ide_html("graphiql"))
+        start_timing()
         gateway = holder.get("gateway")
         if gateway is None:
             return _not_ready()
@@ -181,6 +184,7 @@ async def _answer(
     allow_mutations: bool,
     scope: Scope | None,
 ) -> Response:
+    timing = current_timing() or start_timing()
     headers = {name: request.headers[name] for name in forwarded if name in request.headers}
     result = await gateway.handle(
         payload, headers=headers, allow_mutations=allow_mutations, scope=scope
@@ -188,8 +192,16 @@ async def _answer(
     try:
         content = orjson.dumps(result.body)
     except TypeError:  # e.g. an integer beyond 64 bits: the standard library copes
-        return JSONResponse(result.body, status_code=result.status)
-    return Response(content, status_code=result.status, media_type="application/json")
+        content = json.dumps(
+            result.body, ensure_ascii=False, allow_nan=False, separators=(",", ":")
+        ).encode()
+    timing.finish()
+    return Response(
+        content,
+        status_code=result.status,
+        media_type="application/json",
+        headers={"server-timing": timing.header()},
+    )
 
 
 async def _scope(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
 import pytest
 
@@ -11,6 +13,7 @@ from gateway.server import (
     create_gateway_app,
     forwarded_headers,
 )
+from gateway.timing import parse_server_timing
 from tests.gateway.conftest import SUPERGRAPH_SDL, GatewayClient
 
 
@@ -126,3 +129,27 @@ def test_more_headers_can_be_forwarded_from_the_command_line() -> None:
         "x-request-id",
     )
     assert forwarded_headers([]) == DEFAULT_FORWARDED_HEADERS
+
+
+async def test_every_answer_says_where_its_time_went(gateway: GatewayClient) -> None:
+    """``Server-Timing``: the gateway's own time, the time waiting on subgraphs (the union of
+    overlapping requests) and how many requests, adding up to the total."""
+    query = "{ me { name reviews { body product { name inStock } } } topProducts { name } }"
+    response = await gateway.post(query)
+    assert response.status_code == 200
+    assert "errors" not in response.json()
+    timing = parse_server_timing(response.headers["server-timing"])
+    assert set(timing) == {"gateway", "subgraphs", "total"}
+    assert timing["subgraphs"] > 0
+    assert timing["gateway"] > 0
+    assert timing["gateway"] + timing["subgraphs"] == pytest.approx(timing["total"], abs=0.02)
+    requests = re.search(r'subgraphs;[^,]*desc="(\d+) requests"', response.headers["server-timing"])
+    assert requests is not None
+    assert int(requests.group(1)) >= 3
+
+    refused = await gateway.post("{ me { name ")
+    assert refused.status_code == 400
+    timing = parse_server_timing(refused.headers["server-timing"])
+    assert timing["subgraphs"] == 0
+    assert timing["gateway"] == timing["total"]
+    assert '"0 requests"' in refused.headers["server-timing"]
