@@ -310,3 +310,52 @@ def test_the_token_command_refuses_an_unknown_jurisdiction(
     code = cli_main(["token", "--keys", str(tmp_path), "--jurisdiction", "99", "--role", "leader"])
     assert code == 2
     assert "no jurisdiction 99" in capsys.readouterr().err
+
+
+class SteppedClock:
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_a_verified_token_is_remembered_for_a_minute_at_most_and_never_past_expiry(
+    tmp_path: Path, ec_key: SigningKey
+) -> None:
+    """The same token again is not decoded again (the key set can change meanwhile and the
+    token still passes, for ``remember`` seconds); after that, or past its expiry, it is
+    verified afresh."""
+    path = tmp_path / "jwks.json"
+    path.write_text(json.dumps(ec_key.jwks()))
+    clock = SteppedClock()
+    verifier = TokenVerifier(FileKeys(path), ISSUER, AUDIENCE, leeway=5, clock=clock)
+    token = mint(ec_key, ttl=600)
+    first = await verifier.verify(token)
+    path.write_text(json.dumps(SigningKey.generate("ES256", kid="other").jwks()))
+    stat = path.stat()
+    os.utime(path, (stat.st_atime, stat.st_mtime + 5))
+    clock.now += 59
+    assert await verifier.verify(token) is first  # remembered: the key set is not read
+    clock.now += 2
+    with pytest.raises(AuthError, match="does not know"):
+        await verifier.verify(token)  # a minute on: verified again, against the new keys
+
+    short = mint(ec_key, ttl=20)
+    path.write_text(json.dumps(ec_key.jwks()))
+    os.utime(path, (stat.st_atime, stat.st_mtime + 10))
+    clock.now = time.time()
+    principal = await verifier.verify(short)
+    assert principal.expires_at is not None
+    remembered_until = verifier._verified[short][1]
+    assert remembered_until == principal.expires_at + 5  # its expiry and leeway, not a minute
+
+
+async def test_remembering_can_be_turned_off_and_is_bounded(ec_key: SigningKey) -> None:
+    off = TokenVerifier(StaticKeys(ec_key.jwks()), ISSUER, AUDIENCE, remember=0)
+    await off.verify(mint(ec_key))
+    assert not off._verified
+    bounded = TokenVerifier(StaticKeys(ec_key.jwks()), ISSUER, AUDIENCE, remembered_tokens=3)
+    for _ in range(5):
+        await bounded.verify(mint(ec_key))
+    assert len(bounded._verified) == 3
