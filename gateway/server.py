@@ -85,6 +85,8 @@ def create_gateway_app(
     forwarded = tuple(h.lower() for h in forwarded_headers)
     holder: dict[str, Gateway] = {}
     limiter = RateLimiter(rate_limit) if rate_limit is not None else None
+    # One for queries and subscriptions: the same allow list, the same registered hashes.
+    documents = persisted if persisted is not None else PersistedQueries()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -95,7 +97,7 @@ def create_gateway_app(
             retries=retries,
             deduplicate=deduplicate,
         )
-        holder["gateway"] = Gateway(supergraph, fetcher, limits=limits, persisted=persisted)
+        holder["gateway"] = Gateway(supergraph, fetcher, limits=limits, persisted=documents)
         app.state.gateway = holder["gateway"]
         try:
             yield
@@ -155,6 +157,7 @@ def create_gateway_app(
         verifier,
         node_url if callable(node_url) else (lambda code: None),
         limits=limits if limits is not None else QueryLimits(),
+        persisted=documents,
     )
 
     async def graphql_ws(websocket: WebSocket) -> None:

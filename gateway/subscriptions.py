@@ -7,6 +7,11 @@ back. It checks the caller as for queries (ADR 0015), the node checks again:
 
 - ``connection_init`` must carry a valid token (``{"authorization": "Bearer …"}``), else the
   socket is closed with 4403 (the protocol's Forbidden);
+- each ``subscribe`` payload is a document as a ``POST /graphql`` body is (``gateway.persisted``):
+  its text, or only its hash (``extensions.persistedQuery.sha256Hash``), and in the allow-list
+  mode only a manifest document (the dashboard's ``alertRaised`` is one), except for the
+  ad-hoc roles: else an ``error`` with ``PERSISTED_QUERY_NOT_IN_LIST`` (or ``…_NOT_FOUND``,
+  ``…_HASH_MISMATCH``); the node is sent the text, never the hash;
 - each ``subscribe`` is parsed and validated against the supergraph, must be a subscription,
   keep the request limits' depth and aliases (``gateway.limits``), and its root fields' node
   arguments must lie in the caller's subtree (``gateway.access``):
@@ -44,6 +49,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 
 from gateway.access import Scope
 from gateway.limits import QueryLimits, shape_refusals
+from gateway.persisted import PersistedQueries, PersistedQueryError
 from shared.auth import AuthError, TokenVerifier, connection_token
 from shared.graphql.service_endpoint import root_fields
 from shared.ownership import node_of_key
@@ -86,6 +92,8 @@ class SubscriptionGateway:
     init_timeout: float = 10.0
     forwarded: Mapping[str, str] = field(default_factory=dict)
     limits: QueryLimits = field(default_factory=QueryLimits)  # depth and aliases, as queries
+    # Documents by hash and the allow list, as for queries (one instance with the HTTP path).
+    persisted: PersistedQueries = field(default_factory=PersistedQueries)
 
     async def __call__(self, websocket: WebSocket) -> None:
         if PROTOCOL not in websocket.scope.get("subprotocols", []):
@@ -175,16 +183,23 @@ class SubscriptionGateway:
         if isinstance(checked, list):
             await connection.send({"id": operation_id, "type": "error", "payload": checked})
             return
-        task = asyncio.create_task(self._relay(connection, operation_id, payload, checked))
+        url, upstream = checked
+        task = asyncio.create_task(self._relay(connection, operation_id, upstream, url))
         connection.operations[operation_id] = task
         task.add_done_callback(lambda _: connection.operations.pop(operation_id, None))
 
-    def _check(self, scope: Scope, payload: Body) -> str | list[Body]:
-        """The node URL to relay to, or the errors refusing the subscription."""
-        query = payload.get("query")
+    def _check(self, scope: Scope, payload: Body) -> tuple[str, Body] | list[Body]:
+        """The node URL to relay to and the payload to send it (the document's text, its
+        variables and operation name), or the errors refusing the subscription."""
         variables = payload.get("variables") or {}
-        if not isinstance(query, str) or not isinstance(variables, dict):
+        extensions = payload.get("extensions")
+        if not isinstance(variables, dict) or not isinstance(extensions, dict | None):
             return [_error("BAD_USER_INPUT", "a subscribe payload has a query and variables")]
+        try:
+            query = self.persisted.resolve(payload, scope.principal)
+        except PersistedQueryError as error:
+            code = "BAD_USER_INPUT" if error.code == "BAD_REQUEST" else error.code
+            return [_error(code, error.message)]
         try:
             document = parse(query)
         except GraphQLError as error:
@@ -209,7 +224,13 @@ class SubscriptionGateway:
         refusals += scope.refusals(operation, fragments, variables)
         if refusals:
             return refusals
-        return self._route(operation, fragments, variables)
+        url = self._route(operation, fragments, variables)
+        if isinstance(url, list):
+            return url
+        upstream: Body = {"query": query, "variables": variables}
+        if isinstance(payload.get("operationName"), str):
+            upstream["operationName"] = payload["operationName"]
+        return url, upstream
 
     def _route(
         self,

@@ -1,13 +1,15 @@
 """The leaders' dashboard: a static page served by the gateway at ``/dashboard``.
 
-It uses only the public GraphQL API (``POST /graphql`` on the same origin) and vendored
-Apache ECharts, so it needs no network beyond the gateway. The page is a shell: it holds no
-data until it asks for it, so it may be served without a token (the data needs one).
+It uses only the public GraphQL API (``POST /graphql`` on the same origin, and the live
+alerts' subscription over graphql-transport-ws on the same ``/graphql``) and vendored Apache
+ECharts, so it needs no network beyond the gateway. The page is a shell: it holds no data until
+it asks for it, so it may be served without a token (the data needs one).
 
 Every document the page sends is one file of ``static/queries/`` (docs/adr/0019), sent
-verbatim: ``xinfang persisted-queries gateway/dashboard/static/queries/*.graphql`` is the
-dashboard's allow list (docs/adr/0020). The page gets them as ``queries.js``, written here
-from those files, so there is one copy of each and no extra round trip before the first query.
+verbatim, the subscription too: ``xinfang persisted-queries
+gateway/dashboard/static/queries/*.graphql`` is the dashboard's allow list (docs/adr/0020),
+for queries and subscriptions alike. The page gets them as ``queries.js``, written here from
+those files, so there is one copy of each and no extra round trip before the first query.
 """
 
 from __future__ import annotations
@@ -27,10 +29,13 @@ QUERIES = STATIC / "queries"
 
 
 def dashboard_documents() -> dict[str, str]:
-    """The page's documents by name (``dashboard-overview.graphql`` → ``OVERVIEW``), each the
-    file's text exactly: the text whose SHA-256 a persisted-query manifest lists."""
+    """The page's documents by name (``dashboard-overview.graphql`` → ``OVERVIEW``,
+    ``dashboard-alerts-live.graphql`` → ``ALERTS_LIVE``), each the file's text exactly: the text
+    whose SHA-256 a persisted-query manifest lists."""
     return {
-        path.stem.removeprefix("dashboard-").upper(): path.read_text(encoding="utf-8")
+        path.stem.removeprefix("dashboard-").replace("-", "_").upper(): path.read_text(
+            encoding="utf-8"
+        )
         for path in sorted(QUERIES.glob("dashboard-*.graphql"))
     }
 

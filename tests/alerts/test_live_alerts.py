@@ -20,6 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from gateway.dashboard import QUERIES, dashboard_documents
+from gateway.persisted import PersistedQueries, build_manifest, sha256
 from gateway.routing import KeyRouter
 from gateway.server import create_gateway_app
 from shared.auth import Role
@@ -44,11 +46,15 @@ SUBSCRIBE = (
 PROTOCOL = "graphql-transport-ws"
 
 
-@pytest.fixture
-async def live(clean_engine: AsyncEngine, clock: FixedClock) -> AsyncIterator[tuple[Network, str]]:
-    await migrate_nodes(clean_engine, [OTHER_CITY])
-    await empty_nodes(clean_engine, [OTHER_CITY])
-    async with network(clean_engine, clock, TREE) as net:
+@asynccontextmanager
+async def live_network(
+    engine: AsyncEngine, clock: FixedClock, persisted: PersistedQueries | None = None
+) -> AsyncIterator[tuple[Network, str]]:
+    """The tree's nodes on real tier services, the gateway in front: (the network, the
+    gateway's WebSocket URL)."""
+    await migrate_nodes(engine, [OTHER_CITY])
+    await empty_nodes(engine, [OTHER_CITY])
+    async with network(engine, clock, TREE) as net:
         fallback = {
             t.value.lower(): f"{net.registry.tiers[t]}/tiers/{t.value.lower()}/graphql"
             for t in Tier
@@ -57,9 +63,16 @@ async def live(clean_engine: AsyncEngine, clock: FixedClock) -> AsyncIterator[tu
             SUPERGRAPH.read_text(encoding="utf-8"),
             verifier=suite_verifier(),
             router=KeyRouter(net.registry, fallback),
+            persisted=persisted,
         )
         async with serving(app) as gateway:
             yield net, gateway.url.replace("http", "ws", 1) + "/graphql"
+
+
+@pytest.fixture
+async def live(clean_engine: AsyncEngine, clock: FixedClock) -> AsyncIterator[tuple[Network, str]]:
+    async with live_network(clean_engine, clock) as running:
+        yield running
 
 
 async def send(socket: ClientConnection, message: dict[str, Any]) -> None:
@@ -240,3 +253,63 @@ async def test_the_node_checks_the_scope_again(live: tuple[Network, str]) -> Non
         answer = await receive(socket, 5)
         assert (answer["type"], answer["id"]) == ("error", "m")
         assert answer["payload"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_the_dashboard_subscription_is_a_manifest_document_and_passes_the_allow_list(
+    clean_engine: AsyncEngine, clock: FixedClock
+) -> None:
+    """The dashboard's manifest (``xinfang persisted-queries`` of its query files) lists its
+    subscription; behind that allow list the gateway streams it, sent as text or by hash alone,
+    and refuses any other subscription before asking a node, as it refuses a query."""
+    manifest = build_manifest(sorted(QUERIES.glob("*.graphql")))
+    live_document = dashboard_documents()["ALERTS_LIVE"]
+    [listed] = [o for o in manifest["operations"] if o["type"] == "subscription"]
+    assert (listed["name"], listed["id"]) == ("DashboardAlertRaised", sha256(live_document))
+    assert listed["body"] == live_document
+    documents = {o["id"]: o["body"] for o in manifest["operations"]}
+    allow_list = PersistedQueries(documents, allow_list=True)
+    variables = {"code": CITY, "minSeverity": "WARNING"}
+    async with (
+        live_network(clean_engine, clock, allow_list) as (net, url),
+        connected(url, CITY_LEADER) as socket,
+    ):
+        await send(
+            socket, _subscribe("adhoc", {"query": SUBSCRIBE, "variables": {"j": CITY, "m": "INFO"}})
+        )
+        refused = await receive(socket, 5)
+        assert (refused["type"], refused["id"]) == ("error", "adhoc")
+        assert refused["payload"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_IN_LIST"
+        unknown = {"persistedQuery": {"version": 1, "sha256Hash": "0" * 64}}
+        await send(socket, _subscribe("unknown", {"variables": variables, "extensions": unknown}))
+        refused = await receive(socket, 5)
+        assert refused["payload"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
+        assert not net.servers[Tier.CITY].app.state.service.alert_listener._subscribers
+
+        by_hash = {"persistedQuery": {"version": 1, "sha256Hash": sha256(live_document)}}
+        await send(socket, _subscribe("text", {"query": live_document, "variables": variables}))
+        await send(socket, _subscribe("hash", {"variables": variables, "extensions": by_hash}))
+        await listening(net, CITY, 2)
+        registered = await net.gql(
+            TOWNSHIP,
+            "mutation($i: RegisterPetitionInput!) "
+            '{ registerPetition(input: $i, idempotencyKey: "live-allow-list") { id } }',
+            i=petition(TOWNSHIP, personCount=8),
+        )
+        heard = {}
+        for _ in range(2):
+            message = await receive(socket, 5.0)
+            assert message["type"] == "next", message
+            heard[message["id"]] = message["payload"]["data"]["alertRaised"]
+        assert set(heard) == {"text", "hash"}
+        for alert in heard.values():
+            assert alert["kind"] == "COLLECTIVE_VISIT"
+            assert alert["caseId"] == registered["registerPetition"]["id"]
+            assert alert["jurisdiction"] == {
+                "code": TOWNSHIP,
+                "name": alert["jurisdiction"]["name"],
+            }
+            assert alert["version"] == 1
+
+
+def _subscribe(operation: str, payload: dict[str, Any]) -> dict[str, Any]:
+    return {"id": operation, "type": "subscribe", "payload": payload}

@@ -4,23 +4,30 @@ Every node of Yunnan (1,607) on real tier services over HTTP behind the gateway 
 tests/gateway/test_shards.py: 盘龙区 runs its own service, so it can be stopped). The page is
 driven as a province leader would: the overview, drill-down to one township through the
 children tables, back up with the browser's history, a case's escalation trail, a CSV export,
-a period change, and a county that is down. The figures on the page are checked against the
-same public API the page uses. The browser's clock is set to the day the test data was seeded
+a period change, and a county that is down; the alert panel counted as the API counts, and a
+collective visit registered at a township heard live by the province's page and not by
+another city's. The figures on the page are checked against the same public API the page
+uses. The browser's clock is set to the day the test data was seeded
 (2025-06-01), so "this year" and "last month" hold cases.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import csv
 import io
 import json
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Browser, Page, Request
+from playwright.async_api import Browser, Page, Request, WebSocket
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.dashboard import measure
@@ -33,8 +40,11 @@ from shared.casework import CaseWork, FixedClock
 from shared.divisions import Tier, division_tree
 from shared.holidays import default_calendar
 from shared.messaging import figures_flows
+from shared.messaging.relay import Relay
+from shared.persistence.migrate import schema_for
 from shared.persistence.repository import NodeDatabase
 from shared.registry import NodeRegistry
+from shared.service import TierService
 from tests.conftest import CITY, COUNTY, OTHER_COUNTY, SECRET, START, TEST_NODES, THIRD_COUNTY
 from tests.e2e.browser import WatchedPage, chromium, watched_page
 from tests.gateway.servers import free_port, serving
@@ -46,7 +56,8 @@ from tests.gateway.test_shards import (
     shards,
     tier_service_app,
 )
-from tests.identity import PROVINCE_LEADER, User, suite_verifier
+from tests.identity import PROVINCE_LEADER, User, handler, leader, suite_verifier
+from tests.roles import petition
 
 __all__ = ["province"]  # the module-scoped fixture, shared with the shard tests
 
@@ -56,7 +67,12 @@ TODAY = datetime(2025, 6, 1, 4, 0, tzinfo=UTC)  # 12:00 in China, the day the da
 THIS_YEAR = {"from": "2025-01-01", "to": "2025-06-01"}
 LAST_MONTH = {"from": "2025-05-01", "to": "2025-05-31"}
 KUNMING = "5301"
+QUJING = "5303"  # 曲靖市: another city
 ANALYST = User("53", (Role.ANALYST,))
+# Where the live test registers a collective visit: a township of 五华区 (昆明市), on the main
+# service (盘龙区 has a service of its own, which another test stops).
+VISIT_TOWNSHIP = "530102001"
+SEVERITY_LABELS = {"CRITICAL": "紧急", "SEVERE": "严重", "WARNING": "警示"}
 
 STATS = (
     "eventCount personCount timelyAcceptanceRate onTimeReplyRate satisfactionRate backlog "
@@ -165,13 +181,26 @@ def graphql_queries(requests: list[Request]) -> list[str]:
     ]
 
 
-async def open_dashboard(watched: WatchedPage, base: str, hash_: str = "") -> list[Request]:
+async def open_dashboard(
+    watched: WatchedPage, base: str, hash_: str = "", user: User = PROVINCE_LEADER
+) -> list[Request]:
     page = watched.page
     await page.clock.set_fixed_time(TODAY)
     sent: list[Request] = []
     page.on("request", lambda request: sent.append(request))
-    await page.goto(f"{base}/dashboard?token={PROVINCE_LEADER.token()}{hash_}")
+    await page.goto(f"{base}/dashboard?token={user.token()}{hash_}")
     return sent
+
+
+def record_frames(page: Page) -> list[dict[str, Any]]:
+    """Every graphql-transport-ws message the page sends, as sent."""
+    frames: list[dict[str, Any]] = []
+
+    def opened(socket: WebSocket) -> None:
+        socket.on("framesent", lambda payload: frames.append(json.loads(payload)))
+
+    page.on("websocket", opened)
+    return frames
 
 
 async def test_a_province_leader_drills_down_to_a_township_and_follows_a_case(
@@ -181,6 +210,7 @@ async def test_a_province_leader_drills_down_to_a_township_and_follows_a_case(
         client = shard.gateway
         base = str(client.base_url).rstrip("/")
         page = watched.page
+        frames = record_frames(page)
         sent = await open_dashboard(watched, base)
 
         # The province overview: the whole province's figures and its 16 cities, one request.
@@ -331,6 +361,23 @@ async def test_a_province_leader_drills_down_to_a_township_and_follows_a_case(
         queries = graphql_queries(sent)
         assert len(queries) >= 14
         assert set(queries) <= documents
+        # Over the WebSocket too: one subscription per place, the one before completed first.
+        assert frames[0]["type"] == "connection_init"
+        assert frames[0]["payload"] == {"authorization": f"Bearer {PROVINCE_LEADER.token()}"}
+        subscribed = [f for f in frames if f["type"] == "subscribe"]
+        assert {f["payload"]["query"] for f in subscribed} == {dashboard_documents()["ALERTS_LIVE"]}
+        assert [f["payload"]["variables"]["code"] for f in subscribed] == [
+            "53",
+            KUNMING,
+            county,
+            township,
+            county,  # back
+            township,  # forward; the trail keeps the township's, the breadcrumb goes to the county
+            county,
+        ]
+        completed = [f["id"] for f in frames if f["type"] == "complete"]
+        assert completed == [f["id"] for f in subscribed[:-1]]
+        assert await page.get_attribute("html", "data-live") == "live"
         assert watched.problems() == []
 
 
@@ -382,6 +429,261 @@ async def test_a_county_that_is_down_is_named_and_the_rest_of_its_city_renders(
         assert watched.problems() == []
 
 
+ALERTS_QUERY = """query($code: ID!) { jurisdiction(code: $code) {
+  alertCounts(minSeverity: WARNING) { subtree { total bySeverity { severity count } }
+    byChild { jurisdiction { code } counts { total bySeverity { severity count } } } }
+  alerts(minSeverity: WARNING, first: 20) { totalCount edges { node { id caseId } } } } }"""
+
+
+async def answered_alerts(client: httpx.AsyncClient, code: str, user: User) -> dict[str, Any]:
+    """The alert panel's figures as the public API gives them to ``user``."""
+    response = await client.post(
+        "/graphql",
+        json={"query": ALERTS_QUERY, "variables": {"code": code}},
+        headers=user.headers(),
+    )
+    body = response.json()
+    assert "errors" not in body, body["errors"][:3]
+    found: dict[str, Any] = body["data"]["jurisdiction"]
+    return found
+
+
+def tally(counts: dict[str, Any]) -> list[str]:
+    by = {c["severity"]: c["count"] for c in counts["bySeverity"]}
+    return [count(counts["total"]), *(count(by[s]) for s in SEVERITY_LABELS)]
+
+
+async def shown_alerts(page: Page) -> dict[str, Any]:
+    """The alert panel as the page shows it."""
+    panel: dict[str, Any] = await page.evaluate(
+        """() => ({
+          total: document.getElementById("alerts-total").textContent,
+          severities: Object.fromEntries([...document.querySelectorAll(
+            "#alert-severity-table tbody tr")].map(r => [r.dataset.severity,
+            r.cells[1].textContent])),
+          children: Object.fromEntries([...document.querySelectorAll(
+            "#alert-children-table tbody tr")].map(r => [r.dataset.code,
+            [...r.cells].slice(1).map(c => c.textContent)])),
+          ids: [...document.querySelectorAll("#alerts-list tr[data-id]")].map(r => r.dataset.id),
+          more: document.getElementById("alerts-more").textContent,
+          live: document.documentElement.dataset.live,
+        })"""
+    )
+    return panel
+
+
+def assert_panel_is(panel: dict[str, Any], answer: dict[str, Any]) -> None:
+    subtree = tally(answer["alertCounts"]["subtree"])
+    assert panel["total"] == subtree[0]
+    assert [panel["severities"][s] for s in SEVERITY_LABELS] == subtree[1:]
+    assert panel["children"] == {
+        c["jurisdiction"]["code"]: tally(c["counts"]) for c in answer["alertCounts"]["byChild"]
+    }
+    assert panel["ids"] == [e["node"]["id"] for e in answer["alerts"]["edges"]]
+
+
+@asynccontextmanager
+async def restored(engine: AsyncEngine, codes: Sequence[str]) -> AsyncIterator[None]:
+    """The nodes' tables put back as they were, whatever the block wrote there: the province
+    database is built once and kept (tests/gateway/province.py), its tests only read it, so a
+    test that writes leaves it as it found it. ``cases`` goes back first (the other tables'
+    foreign keys name it); the append-only trigger of ``case_events`` is row-level, so
+    TRUNCATE passes it."""
+    snapshot = "e2e_snapshot"
+    tables: dict[str, list[str]] = {}
+    async with engine.begin() as conn:
+        await conn.execute(text(f"DROP SCHEMA IF EXISTS {snapshot} CASCADE"))
+        await conn.execute(text(f"CREATE SCHEMA {snapshot}"))
+        for code in codes:
+            found = await conn.execute(
+                text("SELECT tablename FROM pg_tables WHERE schemaname = :s ORDER BY tablename"),
+                {"s": schema_for(code)},
+            )
+            names = sorted(found.scalars(), key=lambda name: name != "cases")
+            tables[code] = names
+            for name in names:
+                await conn.execute(
+                    text(
+                        f'CREATE TABLE {snapshot}."{code}_{name}" '
+                        f'AS TABLE "{schema_for(code)}"."{name}"'
+                    )
+                )
+    try:
+        yield
+    finally:
+        async with engine.begin() as conn:
+            for code, names in tables.items():
+                schema = schema_for(code)
+                listed = ", ".join(f'"{schema}"."{name}"' for name in names)
+                await conn.execute(text(f"TRUNCATE {listed}"))
+                for name in names:
+                    await conn.execute(
+                        text(
+                            f'INSERT INTO "{schema}"."{name}" '
+                            f'SELECT * FROM {snapshot}."{code}_{name}"'
+                        )
+                    )
+            await conn.execute(text(f"DROP SCHEMA {snapshot} CASCADE"))
+
+
+def main_services(province: Province) -> list[TierService]:
+    app: Any = province.main.app  # the tier services' Starlette app, under the recorder
+    services: list[TierService] = app.state.services
+    return services
+
+
+@asynccontextmanager
+async def relaying(province: Province, code: str) -> AsyncIterator[None]:
+    """Node ``code``'s outbox relayed while the block runs, woken by its commits as a running
+    service's is (the module's services run without relays: the other tests only read). At the
+    end, every message the block left there has been delivered."""
+    [service] = [s for s in main_services(province) if code in s.works]
+    started = datetime.now(UTC)
+    async with httpx.AsyncClient() as client:
+        relay = Relay(
+            {code: service.works[code]},
+            service.registry,
+            client=client,
+            credential=service.credential,
+        )
+        service.relay, service.http = relay, client
+        task = asyncio.create_task(relay.run())
+        try:
+            yield
+            for _ in range(200):
+                async with province.engine.connect() as conn:
+                    pending = await conn.execute(
+                        text(
+                            f'SELECT count(*) FROM "{schema_for(code)}".outbox '
+                            "WHERE delivered_at IS NULL AND created_at >= :t"
+                        ),
+                        {"t": started},
+                    )
+                    if pending.scalar_one() == 0:
+                        break
+                await asyncio.sleep(0.05)
+            else:
+                raise AssertionError(f"node {code}'s messages were not delivered")
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            service.relay, service.http = None, None
+
+
+async def subscribed(province: Province, code: str) -> None:
+    """Until a subscription is listening at node ``code``'s service."""
+    [service] = [s for s in main_services(province) if code in s.works]
+    for _ in range(400):
+        if service.alert_listener._subscribers.get(code):
+            return
+        await asyncio.sleep(0.025)
+    raise AssertionError(f"no subscription listening at {code}")
+
+
+async def test_the_alert_panel_counts_as_the_api_and_hears_a_collective_visit_live(
+    browser: Browser, province: Province
+) -> None:
+    """A province leader's page over every node of Yunnan, and a leader of 曲靖市 on their
+    city's: each panel says what the API says to that user; a collective visit registered at a
+    township of 昆明市 appears at the top of the province's list within 5 s, without a reload,
+    counted in the province's, 昆明市's and SEVERE's figures; 曲靖市's page never hears of it."""
+    qujing = leader(QUJING)
+    town_handler = handler(VISIT_TOWNSHIP)
+    codes = [VISIT_TOWNSHIP, VISIT_TOWNSHIP[:6], KUNMING, "53"]
+    async with (
+        shards(province) as shard,
+        restored(province.engine, codes),
+        relaying(province, VISIT_TOWNSHIP),
+        watched_page(browser) as mine,
+        watched_page(browser) as theirs,
+    ):
+        client = shard.gateway
+        base = str(client.base_url).rstrip("/")
+        await open_dashboard(mine, base)
+        await open_dashboard(theirs, base, f"#code={QUJING}", user=qujing)
+        await shown(mine.page, "overview", "53", THIS_YEAR)
+        await shown(theirs.page, "overview", QUJING, THIS_YEAR)
+
+        # The panel says what the public API says, to the same user.
+        province_answer = await answered_alerts(client, "53", PROVINCE_LEADER)
+        assert province_answer["alerts"]["totalCount"] > 0
+        before = await shown_alerts(mine.page)
+        assert_panel_is(before, province_answer)
+        assert len(before["children"]) == 16
+        assert before["more"] == (
+            f"共 {count(province_answer['alerts']['totalCount'])} 条，显示最新 20 条"
+            if province_answer["alerts"]["totalCount"] > 20
+            else ""
+        )
+        qujing_answer = await answered_alerts(client, QUJING, qujing)
+        assert_panel_is(await shown_alerts(theirs.page), qujing_answer)
+        await mine.screenshot("dashboard-alerts-province")
+
+        # Both pages listen; a township handler registers a collective visit of twelve.
+        await mine.page.wait_for_function("document.documentElement.dataset.live === 'live'")
+        await theirs.page.wait_for_function("document.documentElement.dataset.live === 'live'")
+        await subscribed(province, "53")
+        await subscribed(province, QUJING)
+        await mine.page.evaluate("window.loadedOnce = true")
+        started = time.perf_counter()
+        registered = await client.post(
+            "/graphql",
+            json={
+                "query": "mutation($i: RegisterPetitionInput!) "
+                '{ registerPetition(input: $i, idempotencyKey: "e2e-live-visit") { id } }',
+                "variables": {"i": petition(VISIT_TOWNSHIP, personCount=12)},
+            },
+            headers=town_handler.headers(),
+        )
+        case_id = registered.json()["data"]["registerPetition"]["id"]
+        await mine.page.wait_for_function(
+            "(id) => [...document.querySelectorAll('#alerts-list tr')]"
+            ".some(r => r.textContent.includes(id))",
+            arg=case_id,
+            timeout=5_000,
+        )
+        heard_after = time.perf_counter() - started
+        print(f"\nregistered to shown on the province's page: {heard_after * 1000:.0f} ms")
+        assert heard_after < 5.0
+        assert await mine.page.evaluate("window.loadedOnce") is True  # no reload
+        first = mine.page.locator("#alerts-list tr").first
+        assert await first.get_attribute("data-kind") == "COLLECTIVE_VISIT"
+        assert await first.get_attribute("data-severity") == "SEVERE"
+        assert await first.get_attribute("class") == "fresh"
+        cells = [c.strip() for c in await first.locator("td").all_text_contents()]
+        assert cells[1:5] == [
+            "严重",
+            "集体访",
+            division_tree().name(VISIT_TOWNSHIP),
+            "12人集体来访",
+        ]
+        assert cells[5] == case_id
+        assert await first.locator("td:last-child a").get_attribute("href") == (
+            f"#case={case_id}&period=year"
+        )
+        after = await shown_alerts(mine.page)
+        assert after["total"] == count(province_answer["alertCounts"]["subtree"]["total"] + 1)
+        severe = int(before["severities"]["SEVERE"].replace(",", ""))
+        assert after["severities"]["SEVERE"] == count(severe + 1)
+        kunming_before = int(before["children"][KUNMING][0].replace(",", ""))
+        assert after["children"][KUNMING][0] == count(kunming_before + 1)
+        await mine.screenshot("dashboard-alerts-live")
+        # Once the page has asked again (its resync after live alerts), what the API says.
+        await mine.page.wait_for_function("window.alertResyncs >= 1", timeout=15_000)
+        assert_panel_is(
+            await shown_alerts(mine.page), await answered_alerts(client, "53", PROVINCE_LEADER)
+        )
+
+        # 曲靖市's page, listening all along, heard nothing: its panel is as it was.
+        theirs_now = await shown_alerts(theirs.page)
+        assert theirs_now["live"] == "live"
+        assert case_id not in (await theirs.page.text_content("#alerts-list") or "")
+        assert_panel_is(theirs_now, qujing_answer)
+        assert mine.problems() == []
+        assert theirs.problems() == []
+
+
 async def test_the_dashboard_bench_times_the_province_overview_to_its_ready_marker(
     browser: Browser, province: Province
 ) -> None:
@@ -395,7 +697,7 @@ async def test_the_dashboard_bench_times_the_province_overview_to_its_ready_mark
         assert row.rendered.count == 2
         assert 0 < row.rendered.p50 <= row.rendered.max
         assert row.waited.p50 > 0
-        assert row.requests == 2  # the overview and the overdue list
+        assert row.requests == 3  # the overview, the overdue list and the alerts
 
 
 @pytest.fixture

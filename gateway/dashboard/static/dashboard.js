@@ -1,5 +1,6 @@
-// 信访工作态势: the leaders' dashboard. Only the public GraphQL API (POST /graphql), no build
-// step; every document it sends is a file of static/queries/, given to it as queries.js.
+// 信访工作态势: the leaders' dashboard. Only the public GraphQL API (POST /graphql, and its
+// graphql-transport-ws WebSocket for the live alerts), no build step; every document it sends is
+// a file of static/queries/, given to it as queries.js.
 "use strict";
 
 const Q = window.XinfangQueries;
@@ -464,6 +465,337 @@ function categoryOptions(categories) {
   };
 }
 
+// --- early warnings (docs/adr/0016) ---------------------------------------------------------------
+
+// The panel counts and lists the subtree's open and acknowledged alerts at MIN_SEVERITY or above,
+// and hears new ones live at the same threshold, so the counts it bumps are the ones it shows.
+const MIN_SEVERITY = "WARNING";
+const ALERTS_SHOWN = 20;
+const SEVERITY_ORDER = ["CRITICAL", "SEVERE", "WARNING", "INFO"];
+const SEVERITIES = { CRITICAL: "紧急", SEVERE: "严重", WARNING: "警示", INFO: "提示" };
+const SHOWN_SEVERITIES = SEVERITY_ORDER.slice(0, SEVERITY_ORDER.indexOf(MIN_SEVERITY) + 1);
+const ALERT_KINDS = {
+  DEADLINE_APPROACHING: "临近期限", OVERDUE: "超期", SURGE: "突增", COLLECTIVE_VISIT: "集体访",
+  REPEAT_PETITIONER: "重复访", SECOND_REVIEW: "进入复核",
+};
+const CHILD_CODE_LENGTH = { 2: 4, 4: 6, 6: 9 };
+const RESYNC_MS = 2000; // after the last live alert: the counts asked again, exact
+const LIVE_STATES = {
+  off: "实时推送：未连接", connecting: "实时推送：连接中…", live: "实时推送：已连接",
+  reconnecting: "实时推送：连接中断，正在重连…", error: "实时推送不可用",
+};
+
+// What the panel shows for the place on the page: the list query's answer with every alert
+// heard live since merged in (by id, the newer version winning).
+let alertState = null;
+
+function severityBadge(severity) {
+  const span = document.createElement("span");
+  span.className = `severity severity-${severity}`;
+  span.textContent = SEVERITIES[severity] || severity;
+  return span;
+}
+
+// The rules write their detail in English (shared/alerts.py); the page says it in Chinese when
+// it knows the form, and keeps the original as the cell's title.
+function alertText(a) {
+  const d = a.detail || "";
+  let m;
+  switch (a.kind) {
+    case "COLLECTIVE_VISIT":
+      if ((m = /of (\d+) persons/.exec(d))) return `${m[1]}人集体来访`;
+      break;
+    case "DEADLINE_APPROACHING":
+      if ((m = /^(\w+) due/.exec(d))) return `${DEADLINES[m[1]] || m[1]}将于 ${when(a.due)} 届满`;
+      break;
+    case "OVERDUE":
+      if ((m = /^(\w+) overdue by (\d+) days/.exec(d))) return `${DEADLINES[m[1]] || m[1]}已超期 ${m[2]} 天`;
+      break;
+    case "REPEAT_PETITIONER":
+      if ((m = /earlier: ([^)]+)\)/.exec(d))) return `同一事项再次信访（前次 ${m[1]}）`;
+      break;
+    case "SECOND_REVIEW":
+      return "信访事项已申请复核";
+    case "SURGE":
+      if ((m = /^(\d+) on \S+ against a baseline of ([\d.]+)/.exec(d))) {
+        return `${a.category ? `“${a.category}”` : "属地"}当日 ${m[1]} 件，近期日均 ${m[2]} 件`;
+      }
+      break;
+    default:
+  }
+  return d;
+}
+
+function childOfAlert(code, origin) {
+  const length = CHILD_CODE_LENGTH[code.length];
+  return length && origin.length >= length && origin.startsWith(code) ? origin.slice(0, length) : null;
+}
+
+function tallyOf(counts) {
+  const bySeverity = Object.fromEntries(SEVERITY_ORDER.map((s) => [s, 0]));
+  for (const { severity, count } of counts?.bySeverity || []) bySeverity[severity] = count;
+  return { total: counts?.total ?? 0, bySeverity };
+}
+
+function alertStateOf(code, data) {
+  const j = data?.jurisdiction;
+  if (!j?.alertCounts || !j.alerts) return null;
+  return {
+    code,
+    subtree: tallyOf(j.alertCounts.subtree),
+    children: j.alertCounts.byChild.map((c) => ({ code: c.jurisdiction.code, name: c.jurisdiction.name, ...tallyOf(c.counts) })),
+    list: j.alerts.edges.map((e) => e.node),
+    totalCount: j.alerts.totalCount,
+    fresh: new Map(), // alert id → when its highlight ends (performance.now())
+  };
+}
+
+function bump(tally, severity, by) {
+  tally.total += by;
+  tally.bySeverity[severity] = (tally.bySeverity[severity] || 0) + by;
+}
+
+// One alert heard live, merged in: at the top of the list (replacing an older version of it),
+// and counted (moved from its old severity when the list holds it; a later resync makes the
+// counts exact whatever this guessed). False when the page already had this version.
+function mergeAlert(state, a) {
+  const index = state.list.findIndex((x) => x.id === a.id);
+  const before = index >= 0 ? state.list[index] : null;
+  if (before && before.version >= a.version) return false;
+  if (before) state.list.splice(index, 1);
+  state.list.unshift(a);
+  state.list.length = Math.min(state.list.length, ALERTS_SHOWN);
+  const childCode = childOfAlert(state.code, a.jurisdiction.code);
+  const child = state.children.find((c) => c.code === childCode);
+  for (const tally of [state.subtree, child].filter(Boolean)) {
+    if (before) { bump(tally, before.severity, -1); bump(tally, a.severity, 1); }
+    else bump(tally, a.severity, 1);
+  }
+  if (!before) state.totalCount += 1;
+  state.fresh.set(a.id, performance.now() + 4000);
+  if (child) state.fresh.set(`child:${child.code}`, performance.now() + 4000);
+  return true;
+}
+
+function renderAlerts(state, error) {
+  const shownSeverities = SHOWN_SEVERITIES;
+  const now = performance.now();
+  const fresh = (key) => (state?.fresh.get(key) || 0) > now;
+  $("alerts-title").textContent = `预警（${SEVERITIES[MIN_SEVERITY]}及以上，未解除）`;
+  if (!state) {
+    $("alert-severity-table").tBodies[0].replaceChildren();
+    $("alerts-total").textContent = "—";
+    $("alert-children-table").tBodies[0].replaceChildren();
+    $("alerts-list").replaceChildren(row(Object.assign(cell(error || "预警暂未加载", "text"), { colSpan: 6 })));
+    $("alerts-more").textContent = "";
+    return;
+  }
+  $("alert-severity-table").tBodies[0].replaceChildren(...shownSeverities.map((s) => {
+    const label = document.createElement("th");
+    label.scope = "row";
+    label.append(severityBadge(s));
+    const tr = row(label, cell(num(state.subtree.bySeverity[s])));
+    tr.dataset.severity = s;
+    return tr;
+  }));
+  $("alerts-total").textContent = num(state.subtree.total);
+  $("alerts-total").classList.toggle("fresh", [...state.fresh.values()].some((t) => t > now));
+  const children = [...state.children].sort((a, b) => b.total - a.total || a.code.localeCompare(b.code));
+  $("alert-children-table").tBodies[0].replaceChildren(...children.map((c) => {
+    const tr = row(
+      linkCell(c.name, linkTo({ code: c.code }), "text"), cell(num(c.total)),
+      ...shownSeverities.map((s) => cell(num(c.bySeverity[s]))),
+    );
+    tr.dataset.code = c.code;
+    if (fresh(`child:${c.code}`)) tr.className = "fresh";
+    return tr;
+  }));
+  const rows = state.list.map((a) => {
+    const place = a.jurisdiction.code === state.code ? cell(a.jurisdiction.name, "text")
+      : linkCell(a.jurisdiction.name, linkTo({ code: a.jurisdiction.code }), "text");
+    const level = cell("", "text");
+    level.append(severityBadge(a.severity));
+    const text = cell(alertText(a), "text wrap");
+    text.title = a.detail;
+    const tr = row(
+      cell(when(a.raisedAt)), level, cell(ALERT_KINDS[a.kind] || a.kind, "text"), place, text,
+      a.caseId ? linkCell(a.caseId, linkTo({ caseId: a.caseId }), "text") : cell("", "text"),
+    );
+    tr.dataset.id = a.id;
+    tr.dataset.severity = a.severity;
+    tr.dataset.kind = a.kind;
+    if (fresh(a.id)) tr.className = "fresh";
+    return tr;
+  });
+  if (!rows.length) rows.push(row(Object.assign(cell("暂无未解除的预警", "text"), { colSpan: 6 })));
+  $("alerts-list").replaceChildren(...rows);
+  $("alerts-more").textContent = state.totalCount > state.list.length
+    ? `共 ${num(state.totalCount)} 条，显示最新 ${state.list.length} 条` : "";
+}
+
+// --- the live channel: graphql-transport-ws on the gateway's /graphql ------------------------------
+
+const live = {
+  socket: null, acked: false, code: null, operation: null, sequence: 0, retries: 0, timer: null,
+  resync: null, resyncing: null, // the resync's timer; what was heard while it is asked
+  heard: [], // alerts heard before the panel's list answered (this place)
+};
+
+function setLive(state, detail = "") {
+  const badge = $("alerts-live");
+  badge.dataset.state = state;
+  badge.textContent = detail ? `${LIVE_STATES[state]}（${detail}）` : LIVE_STATES[state];
+  document.documentElement.dataset.live = state;
+}
+
+function liveSend(message) {
+  if (live.socket?.readyState === WebSocket.OPEN) live.socket.send(JSON.stringify(message));
+}
+
+// Listen to ``code``'s alerts: the socket opened if need be, the old subscription completed.
+// Called before the place's queries go out, so an alert raised meanwhile is not missed.
+function watchAlerts(code) {
+  if (!token()) return;
+  if (live.code !== code) live.heard = [];
+  const same = live.code === code && live.operation;
+  live.code = code;
+  if (!live.socket) connectLive();
+  else if (live.acked && !same) subscribeLive();
+}
+
+function stopAlerts() {
+  if (live.operation) liveSend({ id: live.operation, type: "complete" });
+  live.operation = null;
+  live.code = null;
+  clearTimeout(live.resync);
+  if (live.socket) setLive("off");
+}
+
+function connectLive() {
+  clearTimeout(live.timer);
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  const socket = new WebSocket(`${scheme}://${location.host}/graphql`, "graphql-transport-ws");
+  live.socket = socket;
+  live.acked = false;
+  live.operation = null;
+  setLive(live.retries ? "reconnecting" : "connecting");
+  socket.addEventListener("open", () => {
+    socket.send(JSON.stringify({ type: "connection_init", payload: { authorization: `Bearer ${token()}` } }));
+  });
+  socket.addEventListener("message", (event) => {
+    if (socket !== live.socket) return;
+    let message;
+    try { message = JSON.parse(event.data); } catch { return; }
+    onLiveMessage(message);
+  });
+  socket.addEventListener("close", (event) => {
+    if (socket !== live.socket) return;
+    live.socket = null;
+    live.acked = false;
+    live.operation = null;
+    // 4401/4403: the token is missing, invalid or expired; 4406: no such protocol. Retrying
+    // would not help: a new sign-in (a reload with ?token=) does.
+    if ([4401, 4403, 4406].includes(event.code)) { setLive("error", "请重新登录"); return; }
+    const delay = Math.min(30_000, 1000 * 2 ** live.retries) * (0.5 + Math.random() / 2);
+    live.retries += 1;
+    setLive("reconnecting");
+    live.timer = setTimeout(() => { if (live.code) connectLive(); else setLive("off"); }, delay);
+  });
+}
+
+function subscribeLive() {
+  if (live.operation) liveSend({ id: live.operation, type: "complete" });
+  live.operation = `alerts-${++live.sequence}`;
+  liveSend({
+    id: live.operation, type: "subscribe",
+    payload: { query: Q.ALERTS_LIVE, variables: { code: live.code, minSeverity: MIN_SEVERITY } },
+  });
+  setLive("live");
+}
+
+function onLiveMessage(message) {
+  switch (message.type) {
+    case "connection_ack": {
+      const reconnected = live.retries > 0;
+      live.acked = true;
+      live.retries = 0;
+      if (live.code) subscribeLive();
+      if (reconnected) scheduleResync(0); // what was raised while the socket was down
+      break;
+    }
+    case "ping": liveSend({ type: "pong" }); break;
+    case "next": {
+      if (message.id !== live.operation) break;
+      const alert = message.payload?.data?.alertRaised;
+      if (alert) alertHeard(alert);
+      else if (message.payload?.errors?.length) setLive("error", describe(message.payload.errors[0], ""));
+      break;
+    }
+    case "error":
+      if (message.id !== live.operation) break;
+      live.operation = null;
+      setLive("error", describe(message.payload?.[0], ""));
+      // The node went away: subscribe again once it may be back (the socket itself is fine).
+      if (message.payload?.[0]?.extensions?.code === "SUBGRAPH_UNAVAILABLE") {
+        const delay = Math.min(30_000, 1000 * 2 ** live.retries++);
+        clearTimeout(live.timer);
+        live.timer = setTimeout(() => { if (live.code && live.acked && !live.operation) subscribeLive(); }, delay);
+      }
+      break;
+    case "complete":
+      if (message.id === live.operation) { live.operation = null; setLive("off"); }
+      break;
+    default:
+  }
+}
+
+function alertHeard(alert) {
+  if (!alertState || alertState.code !== live.code) { live.heard.push(alert); return; }
+  live.resyncing?.push(alert);
+  if (mergeAlert(alertState, alert)) renderAlerts(alertState);
+  scheduleResync(RESYNC_MS);
+}
+
+// The counts asked again once live alerts stop coming: exact, whatever the merge guessed (an
+// alert that rose from below the threshold, one the list's answer had counted already). What is
+// heard while the answer is on its way is merged into it again.
+function scheduleResync(ms) {
+  clearTimeout(live.resync);
+  live.resync = setTimeout(async () => {
+    const code = alertState?.code;
+    if (!code || code !== live.code) return;
+    const heard = [];
+    live.resyncing = heard;
+    let answer;
+    try {
+      answer = await gql(Q.ALERTS, { code, minSeverity: MIN_SEVERITY, first: ALERTS_SHOWN });
+    } finally {
+      if (live.resyncing === heard) live.resyncing = null;
+    }
+    const fresh = alertStateOf(code, answer.data);
+    if (!fresh || !alertState || alertState.code !== code) return;
+    fresh.fresh = alertState.fresh; // the highlights run on
+    for (const alert of heard) mergeAlert(fresh, alert);
+    alertState = fresh;
+    renderAlerts(alertState);
+    window.alertResyncs = (window.alertResyncs || 0) + 1; // for the tests: the counts asked again
+  }, ms);
+}
+
+// The panel's query answered for ``code``: shown, with whatever was heard meanwhile merged in.
+function showAlerts(code, answer) {
+  alertState = alertStateOf(code, answer.data);
+  if (!alertState) {
+    renderAlerts(null, describe(answer.errors[0], "预警暂未加载"));
+    return;
+  }
+  const heard = live.code === code ? live.heard.splice(0) : [];
+  let merged = false;
+  for (const alert of heard) merged = mergeAlert(alertState, alert) || merged;
+  renderAlerts(alertState);
+  if (merged) scheduleResync(RESYNC_MS);
+}
+
 // --- the views ------------------------------------------------------------------------------------
 
 // The marker tests and the bench wait for: set once every request of the view has finished and
@@ -480,14 +812,17 @@ function ready(view, seq, place = "", period = null) {
 async function showOverview(code, period, seq) {
   $("trail").hidden = true;
   setStatus("加载中…");
-  const [overview, overdue] = await Promise.all([
+  watchAlerts(code); // first: an alert raised while the list below is asked is heard too
+  const [overview, overdue, alerts] = await Promise.all([
     gql(Q.OVERVIEW, { code, period }),
     gql(Q.OVERDUE, { code, period, first: OVERDUE_PER_NODE }),
+    gql(Q.ALERTS, { code, minSeverity: MIN_SEVERITY, first: ALERTS_SHOWN }),
     chartsLoaded,
   ]);
   if (seq !== renderSeq) return;
   const j = overview.data?.jurisdiction;
   if (!j) {
+    stopAlerts();
     const unavailable = unavailableNodes(overview.errors);
     showBanner({ unavailable, missing: [], stale: [] }, new Map());
     setStatus(describe(overview.errors[0], `没有辖区 ${code}`), true);
@@ -503,6 +838,7 @@ async function showOverview(code, period, seq) {
   const overdueChildren = overdue.data?.jurisdiction?.children || [];
   const unavailable = [...new Set([
     ...unavailableNodes(overview.errors), ...unavailableNodes(overdue.errors, overdueChildren),
+    ...unavailableNodes(alerts.errors),
   ])];
   showBanner({
     unavailable,
@@ -516,6 +852,8 @@ async function showOverview(code, period, seq) {
   for (const el of document.querySelectorAll("[data-needs-children]")) el.hidden = !hasChildren;
   renderChildren(j, children, unavailable);
   renderOverdue(j.code, overdue.data);
+  showAlerts(j.code, alerts);
+  $("alert-children-caption").textContent = `按下级辖区：${CHILD_TIER[j.tier] || ""}`;
   renderFlowsTable(j.escalationFlows || []);
   renderCategoriesTable(j.topCategories || [], j.subtreeStats?.eventCount || 0);
   $("tree-title").textContent = `下级辖区分布：${CHILD_TIER[j.tier] || ""}`;
@@ -527,7 +865,7 @@ async function showOverview(code, period, seq) {
   };
   await drawCharts(options);
   // Errors of one node are in the banner; anything else is said in the status line.
-  const other = [...overview.errors, ...overdue.errors].find((e) => errorNodes(e, overdueChildren).length === 0);
+  const other = [...overview.errors, ...overdue.errors, ...alerts.errors].find((e) => errorNodes(e, overdueChildren).length === 0);
   const asOf = j.subtreeStats?.asOf ? `，数据截至 ${when(j.subtreeStats.asOf)}` : "";
   setStatus(other ? describe(other, "部分数据未能加载") :
     `${TIER[j.tier] || ""} · ${period.from} 至 ${period.to} 登记的信访事项（含全部下级辖区${asOf}）`, Boolean(other));
