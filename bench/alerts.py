@@ -28,7 +28,7 @@ from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bench.overview import VARIABLES, Measured
+from bench.overview import Measured, documented_query
 from bench.province import demo_province, served
 from bench.run import BenchUsers
 from bench.server import StatementCounter
@@ -47,9 +47,7 @@ LIMIT_SECONDS = 1.0  # issue 8: the alert list over all nodes answers in under 1
 
 def alerts_query() -> tuple[str, dict[str, object]]:
     """The documented alerts query (docs/queries, run by the tests too) and its variables."""
-    source = ALERTS_FILE.read_text(encoding="utf-8")
-    found = VARIABLES.search(source)
-    return source, dict(json.loads(found.group(1))) if found else {}
+    return documented_query(ALERTS_FILE)
 
 
 @dataclass(frozen=True)

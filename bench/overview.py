@@ -108,13 +108,22 @@ class Read:
 
 
 @dataclass(frozen=True)
+class Compared:
+    """One read measured through the gateway and, where a node answers it alone, directly."""
+
+    read: str
+    via: Row
+    direct: Row | None
+
+
+@dataclass(frozen=True)
 class OverviewReport:
     database: str
     nodes: int
     cases: int
     prepared_seconds: float
     trail: str  # the case of the trail read, and its steps
-    rows: list[Row]
+    reads: list[Compared]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -195,7 +204,7 @@ async def _measure(
     *,
     runs: int,
     warmups: int,
-) -> list[Row]:
+) -> Compared:
     via, direct = _Samples(), _Samples()
     for _ in range(warmups):
         await _ask(client, gateway_url, read.body, _Samples(), counter, through_gateway=True)
@@ -208,10 +217,13 @@ async def _measure(
                 await _ask(client, gateway_url, read.body, via, counter, through_gateway=True)
             elif read.direct:
                 await _ask(client, read.direct, read.body, direct, counter, through_gateway=False)
-    rows = [_row(f"{read.name} through the gateway", via, through_gateway=True)]
-    if read.direct:
-        rows.append(_row(f"{read.name} {read.direct_name}", direct, through_gateway=False))
-    return rows
+    return Compared(
+        read.name,
+        _row(f"{read.name} through the gateway", via, through_gateway=True),
+        _row(f"{read.name} {read.direct_name}", direct, through_gateway=False)
+        if read.direct
+        else None,
+    )
 
 
 async def run(args: argparse.Namespace) -> OverviewReport:
@@ -227,7 +239,7 @@ async def run(args: argparse.Namespace) -> OverviewReport:
         longest = await _longest_trail(province)
         users = BenchUsers(args.province)  # a handler of the province: reads its whole subtree
         counter = StatementCounter(province.engine)
-        rows: list[Row] = []
+        compared: list[Compared] = []
         try:
             async with (
                 served(province, users, alerts=False) as front,
@@ -263,7 +275,7 @@ async def run(args: argparse.Namespace) -> OverviewReport:
                         )
                     )
                 for read in reads:
-                    rows.extend(
+                    compared.append(
                         await _measure(
                             client,
                             front.graphql,
@@ -281,37 +293,28 @@ async def run(args: argparse.Namespace) -> OverviewReport:
             cases=province.cases,
             prepared_seconds=province.prepared_seconds,
             trail=f"{longest[0]}, {longest[1]} steps" if longest else "no trail recorded",
-            rows=rows,
+            reads=compared,
         )
 
 
 def _overheads(report: OverviewReport) -> list[str]:
-    """Per read measured both ways: what the gateway adds over the direct call."""
+    """Per read: what the gateway adds over the direct call, and its own share."""
     lines: list[str] = []
-    by_name = {r.name: r for r in report.rows}
-    for row in report.rows:
-        if not row.name.endswith(" through the gateway"):
-            continue
-        read = row.name.removesuffix(" through the gateway")
-        direct = next((r for n, r in by_name.items() if n.startswith(f"{read} at node")), None)
-        own = row.gateway_own
-        if direct is not None:
-            p50 = row.latency.p50 / direct.latency.p50 - 1
-            p95 = row.latency.p95 / direct.latency.p95 - 1
+    for c in report.reads:
+        own = c.via.gateway_own
+        assert own is not None  # every answer through the gateway carries Server-Timing
+        own_share = f"its own work {own.p50:.1f} ms at p50 ({own.p50 / c.via.latency.p50:.1%})"
+        if c.direct is not None:
+            p50 = c.via.latency.p50 / c.direct.latency.p50 - 1
+            p95 = c.via.latency.p95 / c.direct.latency.p95 - 1
             lines.append(
-                f"{read}: the gateway adds {p50:+.1%} at p50, {p95:+.1%} at p95 over the "
-                f"direct call"
-                + (
-                    f"; its own work {own.p50:.1f} ms at p50 ({own.p50 / row.latency.p50:.1%})"
-                    if own
-                    else ""
-                )
+                f"{c.read}: the gateway adds {p50:+.1%} at p50, {p95:+.1%} at p95 over the "
+                f"direct call; {own_share}"
             )
-        elif own is not None:
+        else:
             lines.append(
-                f"{read}: the gateway's own work {own.p50:.1f} ms at p50, {own.p95:.1f} ms at "
-                f"p95 ({own.p50 / row.latency.p50:.1%} of the time; the rest is waiting on "
-                f"{row.subgraph_requests:.0f} node requests)"
+                f"{c.read}: {own_share}, {own.p95:.1f} ms at p95; the rest is waiting on "
+                f"{c.via.subgraph_requests:.0f} node requests"
             )
     return lines
 
@@ -332,7 +335,8 @@ def table(report: OverviewReport) -> str:
         f"{'gw own p50/p95':>15} {'share':>6}  per query",
         "-" * 116,
     ]
-    for r in report.rows:
+    rows = [row for c in report.reads for row in (c.via, c.direct) if row is not None]
+    for r in rows:
         own = (
             f"{r.gateway_own.p50:>6.1f} / {r.gateway_own.p95:>6.1f} "
             f"{r.gateway_own.p50 / r.latency.p50:>6.1%}"
@@ -347,9 +351,7 @@ def table(report: OverviewReport) -> str:
             f"{r.latency.max:>8.1f} {own}  {per_query}"
         )
     lines += ["", *_overheads(report)]
-    province = next(
-        (r for r in report.rows if r.name == "province overview through the gateway"), None
-    )
+    province = next((c.via for c in report.reads if c.read == "province overview"), None)
     if province is not None:
         met = province.latency.p95 < P95_LIMIT_MS
         lines.append(

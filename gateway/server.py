@@ -44,7 +44,7 @@ from gateway.pipeline import Gateway
 from gateway.ratelimit import RateLimit, RateLimiter, rate_limited_body
 from gateway.subscriptions import SubscriptionGateway
 from gateway.supergraph import load_supergraph
-from gateway.timing import current_timing, start_timing
+from gateway.timing import RequestTiming, start_timing
 from shared.auth import AuthError, TokenVerifier, bearer_token
 from shared.telemetry import configure_tracing, instrument_app
 
@@ -106,7 +106,7 @@ def create_gateway_app(
             await fetcher.aclose()
 
     async def graphql_post(request: Request) -> Response:
-        start_timing()
+        timing = start_timing()
         gateway = holder.get("gateway")
         if gateway is None:
             return _not_ready()
@@ -115,13 +115,13 @@ def create_gateway_app(
             return scope
         payload = _json_body(await request.body())
         return await _answer(
-            gateway, payload, request, forwarded, allow_mutations=True, scope=scope
+            gateway, payload, request, forwarded, timing, allow_mutations=True, scope=scope
         )
 
     async def graphql_get(request: Request) -> Response:
         if "text/html" in request.headers.get("accept", "") and "query" not in request.query_params:
             return HTMLResponse(get_graphql_ide_html("graphiql"))
-        start_timing()
+        timing = start_timing()
         gateway = holder.get("gateway")
         if gateway is None:
             return _not_ready()
@@ -140,7 +140,7 @@ def create_gateway_app(
                 except json.JSONDecodeError:
                     payload[name] = "invalid"
         return await _answer(
-            gateway, payload, request, forwarded, allow_mutations=False, scope=scope
+            gateway, payload, request, forwarded, timing, allow_mutations=False, scope=scope
         )
 
     async def health(_: Request) -> Response:
@@ -183,11 +183,11 @@ async def _answer(
     payload: Any,
     request: Request,
     forwarded: Sequence[str],
+    timing: RequestTiming,
     *,
     allow_mutations: bool,
     scope: Scope | None,
 ) -> Response:
-    timing = current_timing() or start_timing()
     headers = {name: request.headers[name] for name in forwarded if name in request.headers}
     result = await gateway.handle(
         payload, headers=headers, allow_mutations=allow_mutations, scope=scope
