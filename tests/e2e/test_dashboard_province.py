@@ -425,6 +425,9 @@ async def test_a_county_that_is_down_is_named_and_the_rest_of_its_city_renders(
         assert overdue_places, "the other counties' overdue cases are listed"
         assert await page.locator("#chart-tree canvas").count() == 1
         assert not await page.eval_on_selector("#status", "s => s.classList.contains('error')")
+        # Its live alerts' subscription is a manifest document: the allow list lets it through.
+        await page.wait_for_function("document.documentElement.dataset.live === 'live'")
+        await subscribed(province, KUNMING)
         await watched.screenshot("dashboard-county-down")
         assert watched.problems() == []
 
@@ -674,6 +677,16 @@ async def test_the_alert_panel_counts_as_the_api_and_hears_a_collective_visit_li
         assert_panel_is(
             await shown_alerts(mine.page), await answered_alerts(client, "53", PROVINCE_LEADER)
         )
+
+        # A socket that closes is opened again, subscribed again and the list asked again.
+        frames = record_frames(mine.page)
+        await mine.page.evaluate("live.socket.close()")
+        await mine.page.wait_for_function(
+            "document.documentElement.dataset.live === 'live' && window.alertResyncs >= 2",
+            timeout=15_000,
+        )
+        assert [f["type"] for f in frames] == ["connection_init", "subscribe"]
+        assert frames[1]["payload"]["variables"] == {"code": "53", "minSeverity": "WARNING"}
 
         # 曲靖市's page, listening all along, heard nothing: its panel is as it was.
         theirs_now = await shown_alerts(theirs.page)

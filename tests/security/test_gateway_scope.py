@@ -6,6 +6,7 @@ the planner makes for a node outside it is not sent. Without a valid token only 
 from __future__ import annotations
 
 import importlib
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -140,6 +141,53 @@ async def test_a_root_field_naming_no_node_runs_at_the_callers_own_node(gateway:
     assert error["extensions"]["code"] == "WRONG_TIER"
     assert error["extensions"]["tiers"] == ["TOWNSHIP"]
     assert len(gateway.services.requests) == sent  # refused before any node was asked
+
+
+async def test_the_hotline_is_imported_and_converted_through_the_gateway_at_the_handlers_node(
+    gateway: Gateway,
+) -> None:
+    """docs/hotline.md: ``importHotlineTickets`` and ``convertHotlineTicket`` name no node, so
+    through the gateway they run at the handler's own node, as ``registerPetition`` does; a
+    ticket of another division is that row's WRONG_NODE; a leader is refused before any node
+    is asked."""
+    rows = [
+        {
+            "ticketNumber": f"YN12345-GW-{n}",
+            "receivedAt": "2025-03-01T09:30:00+08:00",
+            "callerName": "李四",
+            "divisionCode": division,
+            "category": "劳动社保",
+            "content": "工资拖欠三个月",
+            "isPetition": n == 1,
+            "state": "DISPATCHED",
+        }
+        for n, division in ((1, COUNTY), (2, COUNTY), (3, TOWNSHIP))
+    ]
+    data = "\n".join(json.dumps(r, ensure_ascii=False) for r in rows)
+    imported = """mutation($data: String!) {
+      importHotlineTickets(data: $data, format: JSON, convert: false) {
+        rows imported rejected errors { row code } } }"""
+    sent = len(gateway.services.requests)
+    body = (await gateway.ask(COUNTY_LEADER, imported, data=data)).json()
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["FORBIDDEN"]
+    assert len(gateway.services.requests) == sent
+    body = (await gateway.ask(User(COUNTY), imported, data=data)).json()
+    assert "errors" not in body, body
+    assert body["data"]["importHotlineTickets"] == {
+        "rows": 3,
+        "imported": 2,
+        "rejected": 1,
+        "errors": [{"row": 3, "code": "WRONG_NODE"}],
+    }
+    assert gateway.services.requests[-1]["query"].lstrip().startswith("mutation")
+    converted = """mutation { convertHotlineTicket(ticketId: "YN12345-GW-1") {
+      id channel hotlineTicket { ticketNumber converted } } }"""
+    body = (await gateway.ask(User(COUNTY), converted)).json()
+    assert "errors" not in body, body
+    case = body["data"]["convertHotlineTicket"]
+    assert case["id"].startswith(f"{COUNTY}-")
+    assert case["channel"] == "HOTLINE_12345"
+    assert case["hotlineTicket"] == {"ticketNumber": "YN12345-GW-1", "converted": True}
 
 
 async def test_an_entity_fetch_climbing_out_of_the_subtree_is_not_sent(gateway: Gateway) -> None:
