@@ -113,10 +113,12 @@ async def test_reads_a_chunked_answer() -> None:
 
 
 async def test_sends_again_when_a_reused_connection_is_closed_before_any_answer() -> None:
-    per_connection: dict[int, int] = {}
+    # Keyed by the writer itself, not id(writer): a closed connection's writer may be freed and
+    # its id given to the next connection's, which then looked "reused" and was hung up on.
+    per_connection: dict[asyncio.StreamWriter, int] = {}
 
     async def first_only(request: bytes, writer: asyncio.StreamWriter) -> bool:
-        seen = per_connection[id(writer)] = per_connection.get(id(writer), 0) + 1
+        seen = per_connection[writer] = per_connection.get(writer, 0) + 1
         if seen > 1:
             return False  # the idle-timeout race: the request arrived, the server closes
         return await fixed(b'{"data":{}}')(request, writer)
