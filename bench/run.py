@@ -295,6 +295,10 @@ def main(argv: Sequence[str]) -> int:
         from bench.alerts import main as alerts_main
 
         return alerts_main(argv[1:])
+    if argv[:1] == ["divisions"]:  # `xinfang bench divisions ...`: loading the division tree
+        from bench.divisions import main as divisions_main
+
+        return divisions_main(argv[1:])
     if argv[:1] == ["dashboard"]:  # `xinfang bench dashboard ...`: the page in Chromium
         from bench.dashboard import main as dashboard_main
 

@@ -1,5 +1,3 @@
-import time
-
 import pytest
 
 from shared.divisions import (
@@ -288,11 +286,9 @@ def test_the_whole_country_is_loaded_once_and_cached() -> None:
     assert len(division_tree().provinces()) == 31
 
 
-def test_loading_the_whole_country_takes_under_300_ms() -> None:
-    timings = []
-    for _ in range(3):
-        started = time.perf_counter()
-        loaded = DivisionTree.from_package_data()
-        timings.append(time.perf_counter() - started)
-    assert len(loaded) > 44_000
-    assert min(timings) < 0.3
+def test_the_whole_country_loads_the_same_each_time() -> None:
+    """Its load time is measured by ``xinfang bench divisions`` (never in a timed test)."""
+    first, second = DivisionTree.from_package_data(), DivisionTree.from_package_data()
+    assert len(first) > 44_000
+    assert len(first) == len(second)
+    assert first.require("530102001").name == second.require("530102001").name
