@@ -4,7 +4,6 @@ the relay that carries their messages to other nodes."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -21,7 +20,7 @@ from shared.divisions import Division, Tier, division_tree
 from shared.errors import DomainError
 from shared.holidays import HolidayCalendar
 from shared.matters import MatterEntry, MatterIndex, province_of
-from shared.messaging import alert_flows, dispatch, inbox, matter_flows
+from shared.messaging import alert_flows, dispatch, inbox, matter_flows, workers
 from shared.messaging.alert_flows import AlertsEvaluator
 from shared.messaging.figures_flows import FiguresRefresher, interval_from_env
 from shared.messaging.messages import Message
@@ -191,11 +190,7 @@ class TierService:
             try:
                 yield self.relay
             finally:
-                for task in tasks:
-                    task.cancel()
-                for task in tasks:
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await task
+                await workers.stop(tasks)
                 self.relay = None
                 self.figures = None
                 self.alerts = None

@@ -49,6 +49,7 @@ from shared.lifecycle import TERMINAL, Action
 from shared.messaging import inbox, outbox
 from shared.messaging.flows import Applier, send
 from shared.messaging.messages import Message, MessageKind
+from shared.messaging.workers import woken
 from shared.persistence import alert_records as records
 from shared.persistence.alert_records import AlertRecord
 from shared.persistence.daily_figures import local_day
@@ -392,10 +393,9 @@ class AlertsEvaluator:
         next_sweep = loop.time() + self.interval
         while True:
             timeout = max(0.0, next_sweep - loop.time())
-            try:
-                await asyncio.wait_for(self._wakeup.wait(), timeout=timeout)
+            if await woken(self._wakeup, timeout):
                 await asyncio.sleep(self.debounce)
-            except TimeoutError:
+            else:
                 self._dirty.update(self.works)
                 next_sweep = loop.time() + self.interval
             self._wakeup.clear()

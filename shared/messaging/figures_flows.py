@@ -28,6 +28,7 @@ from shared.figures import Figures, SubtreeReport, changes
 from shared.messaging import inbox, outbox
 from shared.messaging.flows import Applier, send
 from shared.messaging.messages import Message, MessageKind
+from shared.messaging.workers import woken
 from shared.persistence import daily_figures
 from shared.persistence import figures_records as records
 
@@ -138,10 +139,9 @@ class FiguresRefresher:
         next_sweep = loop.time() + self.interval
         while True:
             timeout = max(0.0, next_sweep - loop.time())
-            try:
-                await asyncio.wait_for(self._wakeup.wait(), timeout=timeout)
+            if await woken(self._wakeup, timeout):
                 await asyncio.sleep(self.debounce)  # let a burst of writes finish
-            except TimeoutError:
+            else:
                 self._dirty.update(self.works)
                 next_sweep = loop.time() + self.interval
             self._wakeup.clear()

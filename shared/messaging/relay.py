@@ -22,6 +22,7 @@ from shared.access import NodeCredential
 from shared.casework import CaseWork, Clock, SystemClock
 from shared.messaging import outbox
 from shared.messaging.messages import Message
+from shared.messaging.workers import woken
 from shared.registry import NodeRegistry
 from shared.telemetry import message_span
 
@@ -66,9 +67,7 @@ class Relay:
     async def run(self) -> None:
         self._pending.update(self.works)  # whatever was left when the service last stopped
         while True:
-            try:
-                await asyncio.wait_for(self._wakeup.wait(), timeout=self.sweep_seconds)
-            except TimeoutError:
+            if not await woken(self._wakeup, self.sweep_seconds):
                 self._pending.update(self.works)  # a slow safety sweep
             self._wakeup.clear()
             codes, self._pending = self._pending, set()

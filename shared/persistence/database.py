@@ -7,7 +7,8 @@ import os
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy import event
+from sqlalchemy.engine import URL, ExceptionContext, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from shared.persistence.roles import drop_roles
@@ -36,6 +37,7 @@ def database_unavailable(error: BaseException) -> bool:
             | asyncpg.exceptions.CrashShutdownError
             | asyncpg.exceptions.PostgresConnectionError
             | asyncpg.exceptions.InterfaceError
+            | asyncpg.exceptions.InternalClientError  # a connection stuck mid-operation
             | ConnectionError
             | OSError,
         ):
@@ -120,7 +122,7 @@ def create_engine(
         seconds = float(
             os.environ.get("XINFANG_IDLE_TRANSACTION_TIMEOUT", IDLE_IN_TRANSACTION_SECONDS)
         )
-    return create_async_engine(
+    engine = create_async_engine(
         asyncpg_url(url, database),
         pool_size=pool_size,
         max_overflow=pool_size,
@@ -129,6 +131,24 @@ def create_engine(
             "server_settings": {"idle_in_transaction_session_timeout": str(int(seconds * 1000))}
         },
     )
+    event.listen(engine.sync_engine, "handle_error", _broken_connection_is_a_disconnect)
+    return engine
+
+
+def _broken_connection_is_a_disconnect(context: ExceptionContext) -> None:
+    """A connection whose protocol is stuck in an earlier operation (asyncpg's
+    ``InternalClientError``: "cannot switch to state ...; another operation is in progress",
+    seen when the server restarted under it) can never be used again: SQLAlchemy is told it is
+    a disconnect, so it leaves the pool and the request gets ``DATABASE_UNAVAILABLE`` (retry)
+    instead of an internal error, and no later request meets it."""
+    import asyncpg
+
+    current: BaseException | None = context.original_exception
+    while current is not None:
+        if isinstance(current, asyncpg.exceptions.InternalClientError):
+            context.is_disconnect = True
+            return
+        current = current.__cause__
 
 
 def describe(url: str) -> str:

@@ -42,9 +42,15 @@ def _on_begin(conn: Connection) -> None:
         return
     # The DBAPI cursor, not conn.execute: this runs inside Connection.begin, where a statement
     # through the Connection would begin again. The driver opens the transaction for it.
+    # An error here bypasses SQLAlchemy's own handling, which would have dropped a dead
+    # connection: without ``invalidate`` a connection the server closed (a restart) went back
+    # to the pool and failed every transaction given it, for as long as the pool kept it.
     cursor = conn.connection.cursor()
     try:
         cursor.execute(f'SET LOCAL ROLE "{role}"')
+    except Exception as error:
+        conn.invalidate(error)
+        raise
     finally:
         cursor.close()
 

@@ -187,3 +187,31 @@ async def test_a_schema_made_before_node_roles_passes_to_its_node_role(
         )
     assert owners == {role}
     assert await denied(NodeDatabase(engine, COUNTY), f'SELECT * FROM "{schema_for(code)}".cases')
+
+
+async def test_a_connection_the_server_closed_is_dropped_not_handed_out_again(
+    engine: AsyncEngine, database_server: str
+) -> None:
+    """The server ends the one pooled connection (as a restart does): the next transaction
+    fails as "database unavailable" (retryable), and the one after gets a new connection.
+    The node role is taken as the transaction begins, outside SQLAlchemy's own handling, which
+    once sent the dead connection back to the pool to fail every later transaction."""
+    from shared.persistence.database import database_unavailable
+
+    service = create_engine(database_server, database_of(engine), pool_size=1)
+    db = NodeDatabase(service, COUNTY)
+    try:
+        async with db.begin() as conn:
+            pid = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+        async with engine.connect() as admin:
+            await admin.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
+        with pytest.raises(Exception) as failed:  # noqa: PT011  (the driver's own, or SQLAlchemy's)
+            async with db.begin() as conn:
+                await conn.execute(text("SELECT 1"))
+        assert database_unavailable(failed.value), repr(failed.value)
+        for _ in range(3):
+            async with db.begin() as conn:
+                assert (await conn.execute(text("SELECT current_user"))).scalar_one() == db.role
+                assert (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one() != pid
+    finally:
+        await service.dispose()
