@@ -59,6 +59,8 @@ async def ensure_province_database(server: str) -> str:
         return name
     await drop_database(server, name)
     await ensure_database(server, name)
+    # As the suite's own database (tests/conftest.py): no waiting for the disk at each commit.
+    await _admin(server, f'ALTER DATABASE "{name}" SET synchronous_commit = off')
     engine = create_engine(server, name)
     try:
         await _build(engine)
