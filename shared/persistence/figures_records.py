@@ -71,12 +71,13 @@ async def store_subtree_changes(conn: AsyncConnection, changes: Figures) -> None
         await conn.execute(delete(figures_subtree).where(figures_subtree.c.day.in_(zero_days)))
     rows = [{"day": d, **_typed(c)} for d, c in changes.days.items() if any(c.values())]
     if rows:
-        statement = pg_insert(figures_subtree).values(rows)
+        statement = pg_insert(figures_subtree)
         await conn.execute(
             statement.on_conflict_do_update(
                 index_elements=[figures_subtree.c.day],
                 set_={n: statement.excluded[n] for n in FIGURE_COUNTS},
-            )
+            ),
+            rows,
         )
     table = figures_subtree_categories
     if changes.categories:
@@ -86,7 +87,7 @@ async def store_subtree_changes(conn: AsyncConnection, changes: Figures) -> None
         {"day": d, "category": c, "cases": n} for (d, c), n in changes.categories.items() if n
     ]
     if category_rows:
-        await conn.execute(pg_insert(table).values(category_rows))
+        await conn.execute(pg_insert(table), category_rows)
     flows = figures_subtree_flows
     if changes.flows:
         flow_keys = tuple_(flows.c.day, *(flows.c[k] for k in FLOW_KEY))
@@ -97,7 +98,7 @@ async def store_subtree_changes(conn: AsyncConnection, changes: Figures) -> None
         if n
     ]
     if flow_rows:
-        await conn.execute(pg_insert(flows).values(flow_rows))
+        await conn.execute(pg_insert(flows), flow_rows)
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,11 @@ async def save_report_state(conn: AsyncConnection, state: ReportState) -> None:
 # -- the children's reports -------------------------------------------------------------------
 
 
+# Many rows go as one executemany of a cached statement, not one multi-row VALUES: SQLAlchemy
+# compiles a VALUES list anew for every length (converging the province's figures spent most of
+# its Python time there).
+
+
 async def store_child_report(
     conn: AsyncConnection,
     child: str,
@@ -149,37 +155,41 @@ async def store_child_report(
     version = report.version
     figures = report.figures
     if figures.days:
-        statement = pg_insert(figures_children).values(
-            [
-                {"child": child, "day": d, **_typed(c), "version": version}
-                for d, c in figures.days.items()
-            ]
-        )
+        statement = pg_insert(figures_children)
         await conn.execute(
             statement.on_conflict_do_update(
                 index_elements=[figures_children.c.child, figures_children.c.day],
                 set_={n: statement.excluded[n] for n in (*FIGURE_COUNTS, "version")},
                 where=figures_children.c.version < statement.excluded.version,
-            )
+            ),
+            [
+                {"child": child, "day": d, **_typed(c), "version": version}
+                for d, c in figures.days.items()
+            ],
         )
     if figures.categories:
         table = figures_children_categories
-        statement = pg_insert(table).values(
-            [
-                {"child": child, "day": d, "category": c, "cases": n, "version": version}
-                for (d, c), n in figures.categories.items()
-            ]
-        )
+        statement = pg_insert(table)
         await conn.execute(
             statement.on_conflict_do_update(
                 index_elements=[table.c.child, table.c.day, table.c.category],
                 set_={"cases": statement.excluded.cases, "version": statement.excluded.version},
                 where=table.c.version < statement.excluded.version,
-            )
+            ),
+            [
+                {"child": child, "day": d, "category": c, "cases": n, "version": version}
+                for (d, c), n in figures.categories.items()
+            ],
         )
     if figures.flows:
         flows = figures_children_flows
-        statement = pg_insert(flows).values(
+        statement = pg_insert(flows)
+        await conn.execute(
+            statement.on_conflict_do_update(
+                index_elements=[flows.c.child, flows.c.day, *(flows.c[k] for k in FLOW_KEY)],
+                set_={"count": statement.excluded["count"], "version": statement.excluded.version},
+                where=flows.c.version < statement.excluded.version,
+            ),
             [
                 {
                     "child": child,
@@ -191,14 +201,7 @@ async def store_child_report(
                     "version": version,
                 }
                 for (d, k, f, t), n in figures.flows.items()
-            ]
-        )
-        await conn.execute(
-            statement.on_conflict_do_update(
-                index_elements=[flows.c.child, flows.c.day, *(flows.c[k] for k in FLOW_KEY)],
-                set_={"count": statement.excluded["count"], "version": statement.excluded.version},
-                where=flows.c.version < statement.excluded.version,
-            )
+            ],
         )
     statement = pg_insert(figures_senders).values(
         child=child,

@@ -26,14 +26,14 @@ def bench_database(database_server: str, monkeypatch: pytest.MonkeyPatch) -> Ite
 def test_quick_hotline_bench_prints_every_step(
     bench_database: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    argv = ["hotline", "--quick", "--database", bench_database, "--city", "5304", "--flagged", "1"]
+    argv = ["hotline", "--quick", "--database", bench_database, "--city", "5334", "--flagged", "1"]
     assert main(argv) == 0
     out = capsys.readouterr().out
-    assert "500 12345 tickets over 87 nodes" in out
+    assert "500 12345 tickets over 35 nodes" in out
     rows = {line[:45].strip(): line[45:].split() for line in out.splitlines()[2:]}
     assert list(rows) == [
         "read and check the file",
-        "import, 500 converted (87 nodes)",
+        "import, 500 converted (35 nodes)",
         "figures converged to the province",
         "re-import (every row a duplicate)",
     ]
