@@ -64,13 +64,18 @@ def database_server() -> str:
     return server_url(settings.database_url, settings.data_dir)
 
 
+async def no_commit_waits(server: str, name: str) -> None:
+    """A database of the suite's own need not wait for each commit to reach the disk (a crash
+    loses the last commits, never consistency): a commit waited ~1 ms for it here. For new
+    connections to ``name``."""
+    await _admin(server, f'ALTER DATABASE "{name}" SET synchronous_commit = off')
+
+
 @pytest.fixture(scope="session")
 async def engine(database_server: str) -> AsyncIterator[AsyncEngine]:
     name = f"xinfang_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     await ensure_database(database_server, name)
-    # The suite's own database need not wait for each commit to reach the disk (a crash loses
-    # the last commits, never consistency): a commit waited ~1 ms for it here.
-    await _admin(database_server, f'ALTER DATABASE "{name}" SET synchronous_commit = off')
+    await no_commit_waits(database_server, name)
     engine = create_engine(database_server, name)
     try:
         await migrate_nodes(engine, TEST_NODES)

@@ -31,10 +31,10 @@ async def stop(tasks: Iterable[asyncio.Task[None]], *, again_after: float = 1.0)
     """Cancel ``tasks`` and wait until each has ended, cancelling again any that has not
     after ``again_after`` seconds (a cancellation swallowed somewhere below it). A worker's
     own failure is logged, not raised: the service is stopping either way."""
-    pending = set(tasks)
-    everyone = list(pending)
-    for task in pending:
+    everyone = list(tasks)
+    for task in everyone:
         task.cancel()
+    pending = set(everyone)
     while pending:
         _, pending = await asyncio.wait(pending, timeout=again_after)
         for task in pending:

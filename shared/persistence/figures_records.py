@@ -65,7 +65,11 @@ async def load_subtree(conn: AsyncConnection) -> Figures:
 
 
 async def store_subtree_changes(conn: AsyncConnection, changes: Figures) -> None:
-    """Write the changed entries; an entry changed to zero is deleted (a missing one is zero)."""
+    """Write the changed entries; an entry changed to zero is deleted (a missing one is zero).
+
+    Here and in ``store_child_report`` many rows go as one executemany of a cached statement,
+    not a multi-row VALUES: SQLAlchemy compiles a VALUES list anew for every length (converging
+    the province's figures spent most of its Python time there)."""
     zero_days = [d for d, c in changes.days.items() if not any(c.values())]
     if zero_days:
         await conn.execute(delete(figures_subtree).where(figures_subtree.c.day.in_(zero_days)))
@@ -135,11 +139,6 @@ async def save_report_state(conn: AsyncConnection, state: ReportState) -> None:
 
 
 # -- the children's reports -------------------------------------------------------------------
-
-
-# Many rows go as one executemany of a cached statement, not one multi-row VALUES: SQLAlchemy
-# compiles a VALUES list anew for every length (converging the province's figures spent most of
-# its Python time there).
 
 
 async def store_child_report(

@@ -24,6 +24,7 @@ from shared.persistence.database import _admin, create_engine, drop_database, en
 from shared.persistence.migrate import migrate_nodes, new_node_script, schema_for
 from shared.persistence.province import seed_nodes_bulk
 from shared.persistence.repository import NodeDatabase
+from tests.conftest import no_commit_waits
 
 PROVINCE = "53"
 CASES_PER_NODE = 3
@@ -59,8 +60,7 @@ async def ensure_province_database(server: str) -> str:
         return name
     await drop_database(server, name)
     await ensure_database(server, name)
-    # As the suite's own database (tests/conftest.py): no waiting for the disk at each commit.
-    await _admin(server, f'ALTER DATABASE "{name}" SET synchronous_commit = off')
+    await no_commit_waits(server, name)
     engine = create_engine(server, name)
     try:
         await _build(engine)
